@@ -49,6 +49,8 @@ export interface CliOptions {
   remotePrefix: boolean;
   /** --compatible=VERSION: language level. */
   compatible?: string;
+  /** -t: per-probe timing. */
+  timing?: boolean;
   help: boolean;
   version: boolean;
 }

@@ -134,6 +134,9 @@ export function baseInitramfs(kernel: HostKernel): string {
   w.device('dev/console', 'char', 5, 1, 0o600);
   w.device('dev/null', 'char', 1, 3, 0o666);
   w.file('init', init, 0o755);
+  // The subset of modules.dep for what we ship, so modprobe and modinfo work in the guest.
+  const depLines = depText.split('\n').filter((l) => modules.includes(l.slice(0, l.indexOf(':'))));
+  w.file(`lib/modules/${kernel.release}/modules.dep`, depLines.join('\n') + '\n');
   for (const [dest, data] of contents) w.file(dest, data, 0o755);
   w.symlink('bin/sh', 'busybox');
   w.file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n');

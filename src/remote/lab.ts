@@ -1,7 +1,7 @@
 // The lab VM: Debian's kernel under qemu (TCG), reached over SSH on 127.0.0.1 with pinned keys.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { labKernel, type HostKernel } from '../build/buildtree.js';
@@ -86,6 +86,15 @@ function tail(path: string, lines = 20): string {
   }
 }
 
+/** Ephemeral instance directories are named run-PID-RANDOM; drop those whose owner is gone. */
+function removeStaleRunDirs(): void {
+  const root = cacheDir('lab');
+  for (const name of readdirSync(root)) {
+    const m = /^run-(\d+)-/.exec(name);
+    if (m && !pidAlive(Number(m[1]))) rmSync(join(root, name), { recursive: true, force: true });
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class LabVm {
@@ -133,6 +142,7 @@ export class LabVm {
     progress(`preparing initramfs for ${kernel.release}`);
     const base = baseInitramfs(kernel);
 
+    removeStaleRunDirs();
     const dir = opts.detached ? sharedLabDir() : join(cacheDir('lab'), `run-${process.pid}-${randomBytes(4).toString('hex')}`);
     if (opts.detached) {
       const existing = LabVm.running();
@@ -168,6 +178,8 @@ export class LabVm {
         await vm.waitReady(deadline, progress);
         vm.state.bootMs = Date.now() - t0;
         writeFileSync(join(dir, 'state.json'), JSON.stringify(vm.state, null, 2));
+        // For OpenSSH users: the same pinned key, so `ssh -o StrictHostKeyChecking=yes` works.
+        writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
         return vm;
       } catch (e) {
         lastError = (e as Error).message;

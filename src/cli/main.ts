@@ -1,0 +1,122 @@
+// The tapsh command: stap-compatible flags, pass dispatch, and the `lab` subcommand.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TargetError } from '../remote/target.js';
+import { parseArgs, UsageError } from './args.js';
+import { describeKernel, labCommand, type Io } from './lab-command.js';
+import type { CliOptions } from './options.js';
+import { openDefaultTarget } from '../remote/connect.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export const USAGE = `tapsh ${'$VERSION'}: a SystemTap-language probe shell
+
+Usage:
+  tapsh [OPTIONS] FILE [ARGUMENTS]       run the script in FILE ("-" reads standard input)
+  tapsh [OPTIONS] -e SCRIPT [ARGUMENTS]  run the script given on the command line
+  tapsh [OPTIONS] -l PROBE | -L PROBE    list probe points matching PROBE
+  tapsh -i                               interactive stap> session
+  tapsh lab start|stop|status|ssh [CMD]  the lab VM: Debian's kernel under qemu
+
+Options (as stap's):
+  -h, --help         show this help
+  -V, --version      show the version
+  -v                 more verbose (repeat for more)
+  -p NUM             stop after pass NUM: 1 parse, 2 elaborate, 3 translate to C,
+                     4 build the module, 5 run (the default)
+  -e SCRIPT          the script text
+  -I DIR             look for tapsets in DIR too
+  -D NAME[=VALUE]    define a C macro for the module (e.g. -D MAXACTION=10000)
+  -G VAR=VALUE       set a global variable's initial value
+  -g                 guru mode: allow embedded C and writes to kernel memory
+  -u                 unoptimized: keep unused functions, variables and probes
+  -w                 no warnings
+  -W                 warnings are errors
+  -m MODULE          name the module MODULE
+  -r RELEASE|DIR     build for kernel RELEASE, or with the build tree DIR
+  -o FILE            send the script's output to FILE
+  -c CMD             run CMD; target() is its pid, and the script ends when it exits
+  -x PID             target() is PID
+  -T SECONDS         stop the script after SECONDS
+  -t                 report probe timing
+  -l PROBE           list probe points matching PROBE
+  -L PROBE           list probe points matching PROBE, with their variables
+  -i, --interactive  interactive session
+  --remote URL       run on ssh://[USER@]HOST[:PORT] (repeat for several hosts)
+  --remote-prefix    prefix each output line with the remote's index
+  --compatible=VER   accept the language as SystemTap VER did
+
+Targets: --remote hosts; otherwise the local kernel when tapsh can load modules into it;
+otherwise the lab VM (the running one, or one booted for the command).
+Caches live in $TAPSH_CACHE_DIR, else $XDG_CACHE_HOME/tapsh, else ~/.cache/tapsh.
+`;
+
+/** Which passes exist so far; flags that need a later pass say so instead of failing obscurely. */
+const BUILT_PASS = 0;
+const PASS_NAMES = ['', 'parse', 'elaborate', 'translate', 'build', 'run'];
+
+function notBuilt(io: Io, what: string): number {
+  io.err(`tapsh: ${what} is not built yet in this version of tapsh.\n` +
+    `  Available now: tapsh lab start|stop|status|ssh, tapsh --help, tapsh --version.\n`);
+  return 2;
+}
+
+async function interactive(o: CliOptions, io: Io): Promise<number> {
+  // Until the stap> shell lands: bring up the default target and say what it is.
+  io.err('tapsh: the interactive stap> shell is not built yet; showing the default target instead.\n');
+  const open = await openDefaultTarget({
+    remote: o.remotes[0],
+    forceLab: true,
+    onProgress: (s) => io.err(`[lab] ${s}\n`),
+  });
+  try {
+    io.out(`target:  ${open.description}\n`);
+    await describeKernel(open.target, io);
+  } finally {
+    await open.release();
+  }
+  if (!o.remotes.length) {
+    io.out('The lab VM used here was stopped again. Keep one running with `tapsh lab start`; reach it with `tapsh lab ssh`.\n');
+  }
+  return 0;
+}
+
+export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+  try {
+    if (argv[0] === 'lab') return await labCommand(argv.slice(1), io);
+    const o = parseArgs(argv);
+    if (o.help) {
+      io.out(USAGE.replace('$VERSION', version()));
+      return 0;
+    }
+    if (o.version) {
+      io.out(`tapsh ${version()} (SystemTap language as of stap 4.8)\n`);
+      return 0;
+    }
+    if (o.listProbes !== undefined || o.listProbesWithVars !== undefined) return notBuilt(io, 'Listing probe points (-l/-L, pass 2)');
+    if (o.interactive) return await interactive(o, io);
+    if (o.script === undefined && o.scriptFile === undefined) {
+      io.err('A script must be specified.\nTry \'tapsh --help\' for more information, or `tapsh -i` for an interactive session.\n');
+      return 1;
+    }
+    const pass = o.lastPass;
+    if (pass > BUILT_PASS) return notBuilt(io, `Pass ${pass} (${PASS_NAMES[pass]}${pass === 5 ? ', the default' : ''})`);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`tapsh: ${e.message}\nTry 'tapsh --help' for more information.\n`);
+      return 1;
+    }
+    if (e instanceof TargetError) {
+      io.err(`tapsh: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
