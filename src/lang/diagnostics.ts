@@ -1,0 +1,98 @@
+// The one catalog of front-end diagnostics: stable codes, message templates, and the renderer.
+
+import type { Span } from './ast.js';
+
+export type Severity = 'error' | 'warning';
+
+export interface Diagnostic {
+  readonly code: string;
+  readonly severity: Severity;
+  readonly message: string;
+  readonly span: Span | undefined;
+  readonly notes: readonly string[];
+}
+
+/**
+ * Every message the front end can emit. Codes are stable (tests and users grep for them);
+ * `{0}`, `{1}` are filled from the arguments of `diag()`.
+ */
+export const MESSAGES = {
+  // lexical / preprocessor: TS1xxx
+  TS1001: 'parse error: unterminated comment',
+  TS1002: 'parse error: unterminated string literal',
+  TS1003: 'parse error: unterminated embedded code (missing %})',
+  TS1004: 'parse error: unexpected character {0}',
+  TS1010: 'parse error: incomplete conditional: expected {0}, saw {1}',
+  TS1011: 'parse error: {0}',
+  TS1012: 'parse error: expected {0} in preprocessor condition, saw {1}',
+  TS1020: 'parse error: command line argument index {0} out of range [1-{1}]',
+  TS1021: 'parse error: invalid command line argument reference {0}',
+  TS1022: 'parse error: command line argument {0} expands to another argument reference',
+  TS1030: 'parse error: expected macro name after @define, saw {0}',
+  TS1031: 'parse error: cannot redefine the built-in @{0}',
+  TS1032: 'parse error: expected %( to start the body of macro @{0}, saw {1}',
+  TS1033: 'parse error: unterminated body of macro @{0} (missing %))',
+  TS1034: 'parse error: macro @{0} takes {1} argument(s) but {2} given',
+  TS1035: 'parse error: unterminated arguments of macro @{0} (missing ))',
+  TS1036: 'parse error: macro @{0} expands into itself',
+  TS1037: 'parse error: duplicate parameter {1} of macro @{0}',
+  TS1038: 'warning: macro @{0} shadows the built-in @{0}',
+  TS1039: 'parse error: @define is only allowed at the top level, outside conditionals\' conditions',
+  TS1040: 'parse error: unexpected {0} outside a %( conditional',
+  TS1050: 'warning: tapset macro file {0}: {1}',
+  // grammar: TS2xxx
+  TS2001: 'parse error: expected {0}, saw {1}',
+  TS2002: 'parse error: script contains no probes, functions or globals',
+  TS2003: 'parse error: too many parse errors, giving up',
+  TS2004: 'parse error: unknown macro or @-operator {0}',
+  // post-parse checks: TS3xxx
+  TS3001: 'parse error: number {0} invalid or out of range',
+  TS3002: 'parse error: duplicate parameter {0} of function {1}',
+  TS3003: 'parse error: array size must be greater than 0',
+  TS3004: 'parse error: array {0} cannot be initialized with a scalar',
+  TS3005: 'parse error: {0} requires a literal string as its first argument',
+  TS3006: 'parse error: {0} requires at least one argument',
+  TS3007: 'parse error: probe alias name cannot be optional (?), sufficient (!) or conditional (if)',
+  TS3008: 'parse error: only one sort directive allowed in foreach',
+  TS3009: 'parse error: @perf counter name must not be empty',
+  TS3010: 'parse error: {0} requires guru mode (-g)',
+  TS3011: 'parse error: embedded code in an unprivileged script; need guru mode (-g)',
+  TS3012: 'parse error: array {0} has {1} keys; at most 9 are allowed',
+  TS3013: 'parse error: maxactive takes a number literal',
+  TS3014: 'parse error: {0} is a reserved word in this language version ({1})',
+  TS3015: 'parse error: expected {0} argument for probe point component {1}',
+} as const;
+
+export type DiagCode = keyof typeof MESSAGES;
+
+function fill(template: string, args: readonly (string | number)[]): string {
+  return template.replace(/\{(\d+)\}/g, (_m, i: string) => String(args[Number(i)] ?? ''));
+}
+
+/** Builds a diagnostic from the catalog; severity follows the template's `warning:` prefix. */
+export function diag(code: DiagCode, span: Span | undefined, args: readonly (string | number)[] = [], notes: readonly string[] = []): Diagnostic {
+  const message = fill(MESSAGES[code], args);
+  return { code, severity: message.startsWith('warning:') ? 'warning' : 'error', message, span, notes };
+}
+
+/** Renders diagnostics in stap's spirit: message, `at file:line:col`, the source line and a caret under the column. */
+export function renderDiagnostics(diags: readonly Diagnostic[], sources: ReadonlyMap<string, string>): string {
+  const out: string[] = [];
+  for (const d of diags) {
+    out.push(`${d.message} [${d.code}]`);
+    if (d.span) {
+      const { file, line, col } = d.span;
+      out.push(`        at: ${file}:${line}:${col}`);
+      const text = sources.get(file);
+      if (text !== undefined) {
+        const src = (text.split('\n')[line - 1] ?? '').replace(/\r$/, '');
+        // Tabs are kept so the caret lines up in a terminal that shows the source line the same way.
+        const pad = src.slice(0, Math.max(0, col - 1)).replace(/[^\t]/g, ' ');
+        out.push(`     source: ${src}`);
+        out.push(`             ${pad}^`);
+      }
+    }
+    for (const n of d.notes) out.push(`        note: ${n}`);
+  }
+  return out.length ? out.join('\n') + '\n' : '';
+}

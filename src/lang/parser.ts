@@ -1,0 +1,96 @@
+// The one wrapper around the generated peggy parser: runs it over preprocessed text and turns failures into diagnostics.
+
+import type { Decl, Program } from './ast.js';
+import { diag, type Diagnostic } from './diagnostics.js';
+import { parse as peggyParse, SyntaxError as PeggySyntaxError, type PeggyExpectation } from './generated/parser.js';
+import { AT_WORDS, type PpOutput } from './preprocess.js';
+import { describeToken } from './lexer.js';
+
+export interface GrammarOptions {
+  readonly fileName: string;
+  /** `--compatible` < 2.0: adjacent string literals glue only across blanks, not comments. */
+  readonly noCommentGlue: boolean;
+  /** `--compatible` ≥ 3.0: `private` is a keyword. */
+  readonly privateIsKeyword: boolean;
+}
+
+const MAX_ERRORS = 10;
+const RESYNC_WORDS = new Set(['probe', 'global', 'function', 'private']);
+
+/**
+ * Parses preprocessed text. On a syntax error, skips to the next top-level declaration keyword and
+ * parses on, so one run reports several independent errors (the program is then undefined).
+ */
+export function parseProgram(pp: PpOutput, opts: GrammarOptions): { program: Program | undefined; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const options = { ...opts, spanOf: pp.spanOf };
+  let text = pp.text;
+  let decls: Decl[] | undefined;
+  for (;;) {
+    try {
+      const program = peggyParse(text, options) as Program;
+      if (diagnostics.length === 0) decls = [...program.decls];
+      break;
+    } catch (e) {
+      if (!(e instanceof PeggySyntaxError)) throw e;
+      const at = e.location.start.offset;
+      diagnostics.push(syntaxDiagnostic(pp, e, at));
+      if (diagnostics.length >= MAX_ERRORS) {
+        diagnostics.push(diag('TS2003', undefined));
+        break;
+      }
+      const next = resyncPoint(pp, at);
+      if (next === undefined) break;
+      // Blank out what was already reported so offsets (and so spans) stay valid.
+      text = pp.text.slice(0, next).replace(/[^\n]/g, ' ') + pp.text.slice(next);
+    }
+  }
+  if (!decls) return { program: undefined, diagnostics };
+  const program: Program = { kind: 'program', file: opts.fileName, decls, span: pp.spanOf(0, pp.text.length) };
+  return { program, diagnostics };
+}
+
+function resyncPoint(pp: PpOutput, errorAt: number): number | undefined {
+  const toks = pp.tokens;
+  for (let i = 0; i < toks.length; i++) {
+    const { token, out } = toks[i]!;
+    if (out <= errorAt) continue;
+    const prev = toks[i - 1]?.token;
+    if (token.type === 'ident' && RESYNC_WORDS.has(token.text) && prev?.text !== '.') return out;
+    if (token.type === 'embedded' && (prev === undefined || prev.text === '}' || prev.text === ';')) return out;
+  }
+  return undefined;
+}
+
+function syntaxDiagnostic(pp: PpOutput, e: PeggySyntaxError, at: number): Diagnostic {
+  const tok = pp.tokens.find((t) => t.out === at) ?? pp.tokens.find((t) => t.out <= at && at < t.out + t.token.text.length);
+  if (tok && tok.token.type === 'at' && !AT_WORDS.has(tok.token.text.slice(1))) {
+    return diag('TS2004', pp.spanOf(tok.out, tok.out + tok.token.text.length), [tok.token.text]);
+  }
+  const saw = tok ? describeToken(tok.token) : at >= pp.text.length ? 'end of input' : `'${pp.text[at]}'`;
+  return diag('TS2001', pp.spanOf(at, tok ? at + tok.token.text.length : at), [describeExpected(e.expected ?? []), saw]);
+}
+
+function describeExpected(expected: readonly PeggyExpectation[]): string {
+  const names: string[] = [];
+  for (const x of expected) {
+    let s: string | undefined;
+    if (x.type === 'literal') s = `'${x.text}'`;
+    else if (x.type === 'other') s = x.description;
+    else if (x.type === 'end') s = 'end of input';
+    if (s && s !== 'blank' && !names.includes(s)) names.push(s);
+  }
+  if (names.length === 0) return 'something else';
+  names.sort((a, b) => rank(a) - rank(b));
+  // Keep the list short the way stap does: the first few alternatives say enough.
+  const shown = names.length > 6 ? [...names.slice(0, 6), '...'] : names;
+  return shown.length === 1 ? shown[0]! : `${shown.slice(0, -1).join(', ')} or ${shown[shown.length - 1]}`;
+}
+
+/** Closing punctuation first (it is usually what is missing), then token classes, keywords, operators. */
+function rank(s: string): number {
+  if (/^'[)\]};,:]'$/.test(s)) return 0;
+  if (!s.startsWith("'")) return 1;
+  if (/^'[A-Za-z_]/.test(s)) return 2;
+  return 3;
+}

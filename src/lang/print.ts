@@ -1,0 +1,215 @@
+// The `-p1` printer: one canonical text per tree, which parses back to the same tree.
+
+import {
+  assertNever,
+  type Decl, type Expr, type ForeachKey, type PointPart, type ProbePoint, type Program, type Stmt,
+  type TargetComponent, type TargetTail,
+} from './ast.js';
+
+const INDENT = '  ';
+
+export function printProgram(p: Program): string {
+  return p.decls.map((d) => printDecl(d)).join('\n') + (p.decls.length ? '\n' : '');
+}
+
+export function printDecl(d: Decl): string {
+  const priv = 'private' in d && d.private ? 'private ' : '';
+  switch (d.kind) {
+    case 'probe':
+      return `${priv}probe ${d.points.map(printPoint).join(', ')} ${printStmt(d.body, 0)}`;
+    case 'alias':
+      return `${priv}probe ${d.names.map(printPoint).join(', ')} ${d.epilogue ? '+=' : '='} ${d.points.map(printPoint).join(', ')} ${printStmt(d.body, 0)}`;
+    case 'global': {
+      let s = `${priv}global ${d.name}${d.wrap ? '%' : ''}`;
+      if (d.size) s += `[${d.size.text}]`;
+      if (d.init) s += ` = ${d.init.kind === 'number' ? d.init.text : quote(d.init.value)}`;
+      return s;
+    }
+    case 'function': {
+      const params = d.params.map((p) => (p.type ? `${p.name}:${p.type}` : p.name)).join(', ');
+      const body = d.body.kind === 'block' ? printStmt(d.body, 0) : `%{${d.body.code}%}`;
+      return `${priv}function ${d.name}${d.returnType ? ':' + d.returnType : ''}(${params}) ${body}`;
+    }
+    case 'embeddedDecl':
+      return `%{${d.code.code}%}`;
+    default:
+      return assertNever(d);
+  }
+}
+
+export function printPoint(p: ProbePoint): string {
+  let s = printPath(p.components);
+  if (p.sufficient) s += '!';
+  else if (p.optional) s += '?';
+  if (p.condition) s += ` if (${printExpr(p.condition)})`;
+  return s;
+}
+
+function printPath(parts: readonly PointPart[]): string {
+  return parts.map(printPart).join('.');
+}
+
+function printPart(c: PointPart): string {
+  switch (c.kind) {
+    case 'component':
+      if (!c.arg) return c.name;
+      return `${c.name}(${c.arg.kind === 'number' ? c.arg.text : quote(c.arg.value)})`;
+    case 'componentGroup':
+      return `{${c.alternatives.map(printPath).join(',')}}`;
+    default:
+      return assertNever(c);
+  }
+}
+
+export function printStmt(s: Stmt, depth: number): string {
+  const pad = INDENT.repeat(depth);
+  /** A nested statement on its own line (blocks stay on the header line). */
+  const sub = (b: Stmt): string => (b.kind === 'block' ? ' ' + printStmt(b, depth) : '\n' + INDENT.repeat(depth + 1) + printStmt(b, depth + 1));
+  switch (s.kind) {
+    case 'block':
+      if (s.stmts.length === 0) return '{\n' + pad + '}';
+      return '{\n' + s.stmts.map((x) => INDENT.repeat(depth + 1) + printStmt(x, depth + 1)).join('\n') + '\n' + pad + '}';
+    case 'empty':
+      return ';';
+    case 'exprStmt':
+      return printExpr(s.expr) + ';';
+    case 'if': {
+      let out = `if (${printExpr(s.cond)})${sub(s.then)}`;
+      if (s.else) out += (s.then.kind === 'block' ? ' ' : '\n' + pad) + 'else' + sub(s.else);
+      return out;
+    }
+    case 'while':
+      return `while (${printExpr(s.cond)})${sub(s.body)}`;
+    case 'for':
+      return `for (${s.init ? printExpr(s.init) : ''}; ${s.cond ? printExpr(s.cond) : ''}; ${s.step ? printExpr(s.step) : ''})${sub(s.body)}`;
+    case 'foreach': {
+      let h = 'foreach (';
+      if (s.value) h += `${printKey(s.value)} = `;
+      h += `[${s.keys.map(printKey).join(', ')}] in ${printExpr(s.array)}`;
+      if (s.slice) h += `[${s.slice.map(printKeyExpr).join(', ')}]`;
+      if (s.arraySort !== 0) h += `${s.sortAggregate ? ' @' + s.sortAggregate + ' ' : ''}${s.arraySort > 0 ? '+' : '-'}`;
+      if (s.limit) h += ` limit ${printExpr(s.limit)}`;
+      return h + ')' + sub(s.body);
+    }
+    case 'return':
+      return s.value ? `return ${printExpr(s.value)};` : 'return;';
+    case 'delete':
+      return `delete ${printExpr(s.target)};`;
+    case 'try':
+      return `try ${printStmt(s.body, depth)} catch${s.catchVar ? ` (${s.catchVar})` : ''} ${printStmt(s.handler, depth)}`;
+    case 'next':
+    case 'break':
+    case 'continue':
+      return s.kind + ';';
+    default:
+      return assertNever(s);
+  }
+}
+
+function printKey(k: ForeachKey): string {
+  return k.name + (k.sort > 0 ? '+' : k.sort < 0 ? '-' : '');
+}
+
+function printKeyExpr(e: Expr | null): string {
+  return e === null ? '*' : printExpr(e);
+}
+
+/** Expressions that never need parentheses as an operand. */
+function isPrimary(e: Expr): boolean {
+  switch (e.kind) {
+    case 'binary': case 'unary': case 'crement': case 'assign': case 'ternary': case 'in': case 'regex':
+      return false;
+    case 'autocast': case 'target': case 'cast': case 'atVar':
+      // A leading `&` would glue to a preceding binary operator's text.
+      return !e.addressOf;
+    default:
+      return true;
+  }
+}
+
+function operand(e: Expr): string {
+  return isPrimary(e) ? printExpr(e) : `(${printExpr(e)})`;
+}
+
+function tail(t: TargetTail): string {
+  return t.components.map(printComponent).join('') + (t.pretty === 2 ? '$$' : t.pretty === 1 ? '$' : '');
+}
+
+function printComponent(c: TargetComponent): string {
+  return c.kind === 'member' ? `->${c.name}` : `[${printExpr(c.index)}]`;
+}
+
+export function printExpr(e: Expr): string {
+  switch (e.kind) {
+    case 'number':
+      return e.text;
+    case 'string':
+      return quote(e.value);
+    case 'symbol':
+      return e.name;
+    case 'index':
+      return `${printExpr(e.base)}[${e.keys.map(printKeyExpr).join(', ')}]`;
+    case 'call':
+    case 'print':
+      return `${e.name}(${e.args.map(printExpr).join(', ')})`;
+    case 'binary':
+      return `${operand(e.left)} ${e.op} ${operand(e.right)}`;
+    case 'unary':
+      return `${e.op}${operand(e.operand)}`;
+    case 'crement':
+      return e.prefix ? `${e.op}${operand(e.operand)}` : `${operand(e.operand)}${e.op}`;
+    case 'assign':
+      return `${operand(e.target)} ${e.op} ${operand(e.value)}`;
+    case 'ternary':
+      return `${operand(e.cond)} ? ${operand(e.then)} : ${operand(e.else)}`;
+    case 'in':
+      return `[${e.keys.map(printKeyExpr).join(', ')}] in ${printExpr(e.array)}`;
+    case 'regex':
+      return `${operand(e.left)} ${e.op} ${quote(e.pattern.value)}`;
+    case 'stat':
+      return `@${e.op}(${printExpr(e.operand)})`;
+    case 'hist':
+      return `@${e.op}(${[e.operand, ...e.params].map(printExpr).join(', ')})`;
+    case 'target':
+      return `${e.addressOf ? '&' : ''}$${e.name}${tail(e)}`;
+    case 'contextVars':
+      return `$$${e.which}${e.pretty === 2 ? '$$' : e.pretty === 1 ? '$' : ''}`;
+    case 'cast':
+      return `${e.addressOf ? '&' : ''}@cast(${printExpr(e.operand)}, ${quote(e.type)}${e.module !== undefined ? ', ' + quote(e.module) : ''})${tail(e)}`;
+    case 'atVar':
+      return `${e.addressOf ? '&' : ''}@var(${quote(e.name)}${e.module !== undefined ? ', ' + quote(e.module) : ''})${tail(e)}`;
+    case 'autocast':
+      return `${e.addressOf ? '&' : ''}(${printExpr(e.operand)})${tail(e)}`;
+    case 'defined':
+    case 'entry':
+    case 'probewrite':
+      return `@${e.kind}(${printExpr(e.operand)})`;
+    case 'perf':
+      return `@perf(${quote(e.counter.value)})`;
+    case 'const':
+      return `@const(${quote(e.name.value)})`;
+    case 'register':
+      return `@${e.space === 'kernel' ? 'k' : 'u'}register(${printExpr(e.register)})`;
+    case 'deref':
+      return `@${e.space === 'kernel' ? 'k' : 'u'}deref(${printExpr(e.size)}, ${printExpr(e.address)})`;
+    case 'embedded':
+      return `%{${e.code}%}`;
+    default:
+      return assertNever(e);
+  }
+}
+
+/** A string literal that decodes back to `s`. */
+export function quote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += '\\' + ch;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (c < 0x20 || c === 0x7f) out += '\\' + c.toString(8).padStart(3, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
