@@ -67,7 +67,7 @@ export function printStmt(s: Stmt, depth: number): string {
   const sub = (b: Stmt): string => (b.kind === 'block' ? ' ' + printStmt(b, depth) : '\n' + INDENT.repeat(depth + 1) + printStmt(b, depth + 1));
   switch (s.kind) {
     case 'block':
-      if (s.stmts.length === 0) return '{\n' + pad + '}';
+      if (s.stmts.length === 0) return '{}';
       return '{\n' + s.stmts.map((x) => INDENT.repeat(depth + 1) + printStmt(x, depth + 1)).join('\n') + '\n' + pad + '}';
     case 'empty':
       return ';';
@@ -75,13 +75,16 @@ export function printStmt(s: Stmt, depth: number): string {
       return printExpr(s.expr) + ';';
     case 'if': {
       let out = `if (${printExpr(s.cond)})${sub(s.then)}`;
-      if (s.else) out += (s.then.kind === 'block' ? ' ' : '\n' + pad) + 'else' + sub(s.else);
+      if (s.else) {
+        out += (s.then.kind === 'block' ? ' ' : '\n' + pad) + 'else';
+        out += s.else.kind === 'if' ? ' ' + printStmt(s.else, depth) : sub(s.else);
+      }
       return out;
     }
     case 'while':
       return `while (${printExpr(s.cond)})${sub(s.body)}`;
     case 'for':
-      return `for (${s.init ? printExpr(s.init) : ''}; ${s.cond ? printExpr(s.cond) : ''}; ${s.step ? printExpr(s.step) : ''})${sub(s.body)}`;
+      return `for (${s.init ? printExpr(s.init) : ''};${s.cond ? ' ' + printExpr(s.cond) : ''};${s.step ? ' ' + printExpr(s.step) : ''})${sub(s.body)}`;
     case 'foreach': {
       let h = 'foreach (';
       if (s.value) h += `${printKey(s.value)} = `;
@@ -114,21 +117,33 @@ function printKeyExpr(e: Expr | null): string {
   return e === null ? '*' : printExpr(e);
 }
 
-/** Expressions that never need parentheses as an operand. */
-function isPrimary(e: Expr): boolean {
+/** Binding strength of each expression form, loosest first, as the grammar's precedence ladder has it. */
+const BINARY_LEVEL: Record<string, number> = {
+  '||': 3, '&&': 4, '|': 5, '^': 6, '&': 7,
+  '==': 9, '!=': 9, '<': 9, '>': 9, '<=': 9, '>=': 9,
+  '<<': 10, '>>': 10, '.': 11, '+': 12, '-': 12, '*': 13, '/': 13, '%': 13,
+};
+const PRIMARY = 16;
+
+function level(e: Expr): number {
   switch (e.kind) {
-    case 'binary': case 'unary': case 'crement': case 'assign': case 'ternary': case 'in': case 'regex':
-      return false;
+    case 'assign': return 1;
+    case 'ternary': return 2;
+    case 'binary': return BINARY_LEVEL[e.op]!;
+    case 'in': return 8;
+    case 'regex': return 9;
+    case 'unary': return 14;
+    case 'crement': return 15;
     case 'autocast': case 'target': case 'cast': case 'atVar':
-      // A leading `&` would glue to a preceding binary operator's text.
-      return !e.addressOf;
-    default:
-      return true;
+      // `&x` binds like a prefix operator when it follows another prefix operator.
+      return e.addressOf ? 15 : PRIMARY;
+    default: return PRIMARY;
   }
 }
 
-function operand(e: Expr): string {
-  return isPrimary(e) ? printExpr(e) : `(${printExpr(e)})`;
+/** Prints `e` in parentheses unless it binds at least as tightly as `min`. */
+function at(e: Expr, min: number): string {
+  return level(e) >= min ? printExpr(e) : `(${printExpr(e)})`;
 }
 
 function tail(t: TargetTail): string {
@@ -152,20 +167,23 @@ export function printExpr(e: Expr): string {
     case 'call':
     case 'print':
       return `${e.name}(${e.args.map(printExpr).join(', ')})`;
-    case 'binary':
-      return `${operand(e.left)} ${e.op} ${operand(e.right)}`;
+    case 'binary': {
+      const l = BINARY_LEVEL[e.op]!;
+      // Comparisons chain through the regex level on the left only; everything else is left-associative.
+      return `${at(e.left, l)} ${e.op} ${at(e.right, l === 9 ? 10 : l + 1)}`;
+    }
     case 'unary':
-      return `${e.op}${operand(e.operand)}`;
+      return `${e.op}${at(e.operand, PRIMARY)}`;
     case 'crement':
-      return e.prefix ? `${e.op}${operand(e.operand)}` : `${operand(e.operand)}${e.op}`;
+      return e.prefix ? `${e.op}${at(e.operand, PRIMARY)}` : `${at(e.operand, PRIMARY)}${e.op}`;
     case 'assign':
-      return `${operand(e.target)} ${e.op} ${operand(e.value)}`;
+      return `${at(e.target, 3)} ${e.op} ${printExpr(e.value)}`;
     case 'ternary':
-      return `${operand(e.cond)} ? ${operand(e.then)} : ${operand(e.else)}`;
+      return `${at(e.cond, 3)} ? ${printExpr(e.then)} : ${printExpr(e.else)}`;
     case 'in':
       return `[${e.keys.map(printKeyExpr).join(', ')}] in ${printExpr(e.array)}`;
     case 'regex':
-      return `${operand(e.left)} ${e.op} ${quote(e.pattern.value)}`;
+      return `${at(e.left, 10)} ${e.op} ${quote(e.pattern.value)}`;
     case 'stat':
       return `@${e.op}(${printExpr(e.operand)})`;
     case 'hist':
