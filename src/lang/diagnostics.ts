@@ -37,7 +37,6 @@ export const MESSAGES = {
   TS1036: 'parse error: macro @{0} expands into itself',
   TS1037: 'parse error: duplicate parameter {1} of macro @{0}',
   TS1038: 'warning: macro @{0} shadows the built-in @{0}',
-  TS1039: 'parse error: @define is only allowed at the top level, outside conditionals\' conditions',
   TS1040: 'parse error: unexpected {0} outside a %( conditional',
   TS1050: 'warning: tapset macro file {0}: {1}',
   // grammar: TS2xxx
@@ -59,8 +58,6 @@ export const MESSAGES = {
   TS3011: 'parse error: embedded code in an unprivileged script; need guru mode (-g)',
   TS3012: 'parse error: array {0} has {1} keys; at most 9 are allowed',
   TS3013: 'parse error: maxactive takes a number literal',
-  TS3014: 'parse error: {0} is a reserved word in this language version ({1})',
-  TS3015: 'parse error: expected {0} argument for probe point component {1}',
 } as const;
 
 export type DiagCode = keyof typeof MESSAGES;

@@ -15,6 +15,10 @@ export interface GrammarOptions {
 }
 
 const MAX_ERRORS = 10;
+const VALUE_STARTS = new Set([
+  'embedded code', 'number', 'string literal', 'identifier',
+  "'['", "'('", "'+'", "'-'", "'!'", "'~'", "'++'", "'--'", "'&'", "'$'", "'$$'",
+]);
 const RESYNC_WORDS = new Set(['probe', 'global', 'function', 'private']);
 
 /**
@@ -81,6 +85,11 @@ function describeExpected(expected: readonly PeggyExpectation[]): string {
     if (s && s !== 'blank' && !names.includes(s)) names.push(s);
   }
   if (names.length === 0) return 'something else';
+  // Everything that can start a value collapses into one word, as stap says "expected expression".
+  if (names.includes('identifier') && names.includes('number') && names.includes('string literal')) {
+    const rest = names.filter((n) => !VALUE_STARTS.has(n) && !/^'@/.test(n));
+    names.splice(0, names.length, 'expression', ...rest);
+  }
   names.sort((a, b) => rank(a) - rank(b));
   // Keep the list short the way stap does: the first few alternatives say enough.
   const shown = names.length > 6 ? [...names.slice(0, 6), '...'] : names;
