@@ -333,6 +333,8 @@ export interface StatOp {
   readonly kind: 'stat';
   readonly op: StatOpName;
   readonly operand: Expr;
+  /** `@variance(s, N)`: the bit shift applied before computing. */
+  readonly shift: NumberLit | undefined;
   readonly span: Span;
 }
 export interface HistOp {

@@ -52,6 +52,9 @@ export function checkProgram(program: Program, privileged: boolean): Diagnostic[
           out.push(diag('TS3012', n.span, [base.kind === 'symbol' ? base.name : '@hist', n.keys.length]));
         }
         break;
+      case 'stat':
+        if (n.shift && n.op !== 'variance') out.push(diag('TS3014', n.shift.span, [`@${n.op}`]));
+        break;
       case 'perf':
         if (n.counter.value === '') out.push(diag('TS3009', n.counter.span));
         break;

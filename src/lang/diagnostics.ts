@@ -57,6 +57,7 @@ export const MESSAGES = {
   TS3010: 'parse error: {0} requires guru mode (-g)',
   TS3011: 'parse error: embedded code in an unprivileged script; need guru mode (-g)',
   TS3012: 'parse error: array {0} has {1} keys; at most 9 are allowed',
+  TS3014: 'parse error: {0} takes one argument (only @variance takes a bit shift)',
   TS3013: 'parse error: maxactive takes a number literal',
 } as const;
 

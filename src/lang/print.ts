@@ -185,7 +185,7 @@ export function printExpr(e: Expr): string {
     case 'regex':
       return `${at(e.left, 10)} ${e.op} ${quote(e.pattern.value)}`;
     case 'stat':
-      return `@${e.op}(${printExpr(e.operand)})`;
+      return `@${e.op}(${printExpr(e.operand)}${e.shift ? ', ' + e.shift.text : ''})`;
     case 'hist':
       return `@${e.op}(${[e.operand, ...e.params].map(printExpr).join(', ')})`;
     case 'target':

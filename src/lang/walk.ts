@@ -51,7 +51,7 @@ export function childrenOf(n: Node): Node[] {
     case 'ternary': add(n.cond, n.then, n.else); break;
     case 'in': add(n.keys, n.array); break;
     case 'regex': add(n.left, n.pattern); break;
-    case 'stat': add(n.operand); break;
+    case 'stat': add(n.operand, n.shift); break;
     case 'hist': add(n.operand, n.params); break;
     case 'target': case 'atVar': add(n.components); break;
     case 'cast': case 'autocast': add(n.operand, n.components); break;
