@@ -32,8 +32,15 @@ const OPERATORS = [
   '+', '-', '*', '/', '%', '&', '|', '^', '!', '~', '<', '>', '=', '?', ':', ';', ',', '.', '(', ')', '[', ']', '{', '}',
 ];
 
-const isIdentStart = (c: string): boolean => /[A-Za-z_$]/.test(c);
-const isIdentChar = (c: string): boolean => /[A-Za-z0-9_$]/.test(c);
+// Character classes by code: the scanner runs over whole tapset libraries, so no per-character regexes.
+const OPERATORS_BY_CHAR = new Map<string, string[]>();
+for (const o of OPERATORS) OPERATORS_BY_CHAR.set(o[0]!, [...(OPERATORS_BY_CHAR.get(o[0]!) ?? []), o]);
+
+const isAlpha = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isAlnum = (c: number): boolean => isAlpha(c) || isDigit(c);
+const isIdentStart = (c: number): boolean => isAlpha(c) || c === 36;
+const isIdentChar = (c: number): boolean => isAlnum(c) || c === 36;
 
 export interface LexResult {
   tokens: Token[];
@@ -96,31 +103,33 @@ export function lex(file: SourceFile): LexResult {
       push('pp', start, i);
       continue;
     }
-    if ((c === '$' || c === '@') && (c2 === '#' || /[0-9]/.test(c2))) {
+    const cc = s.charCodeAt(i);
+    const cc2 = s.charCodeAt(i + 1);
+    if ((c === '$' || c === '@') && (c2 === '#' || isDigit(cc2))) {
       i += 2;
-      if (c2 !== '#') while (i < s.length && isIdentChar(s[i]!)) i++;
+      if (c2 !== '#') while (i < s.length && isIdentChar(s.charCodeAt(i))) i++;
       push('argref', start, i);
       continue;
     }
-    if (c === '@' && /[A-Za-z_]/.test(c2)) {
+    if (c === '@' && isAlpha(cc2)) {
       i += 2;
-      while (i < s.length && /[A-Za-z0-9_]/.test(s[i]!)) i++;
+      while (i < s.length && isAlnum(s.charCodeAt(i))) i++;
       push('at', start, i);
       continue;
     }
-    if (isIdentStart(c)) {
+    if (isIdentStart(cc)) {
       i++;
-      while (i < s.length && isIdentChar(s[i]!)) i++;
+      while (i < s.length && isIdentChar(s.charCodeAt(i))) i++;
       push('ident', start, i);
       continue;
     }
-    if (/[0-9]/.test(c)) {
+    if (isDigit(cc)) {
       i++;
-      while (i < s.length && /[A-Za-z0-9_]/.test(s[i]!)) i++;
+      while (i < s.length && isAlnum(s.charCodeAt(i))) i++;
       push('number', start, i);
       continue;
     }
-    const op = OPERATORS.find((o) => s.startsWith(o, i));
+    const op = OPERATORS_BY_CHAR.get(c)?.find((o) => s.startsWith(o, i));
     if (op) {
       i += op.length;
       push('op', start, i);
