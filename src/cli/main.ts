@@ -7,6 +7,8 @@ import { parseArgs, UsageError } from './args.js';
 import { describeKernel, labCommand, type Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
 import { openDefaultTarget } from '../remote/connect.js';
+import { runPass1, ScriptError } from './frontend.js';
+import { LANGUAGE_VERSION } from '../lang/pass1.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -58,31 +60,25 @@ Caches live in $TAPSH_CACHE_DIR, else $XDG_CACHE_HOME/tapsh, else ~/.cache/tapsh
 `;
 
 /** Which passes exist so far; flags that need a later pass say so instead of failing obscurely. */
-const BUILT_PASS = 0;
+const BUILT_PASS = 1;
 const PASS_NAMES = ['', 'parse', 'elaborate', 'translate', 'build', 'run'];
 
 function notBuilt(io: Io, what: string): number {
   io.err(`tapsh: ${what} is not built yet in this version of tapsh.\n` +
-    `  Available now: tapsh lab start|stop|status|ssh, tapsh --help, tapsh --version.\n`);
+    `  Available now: -p1 (parse), tapsh lab start|stop|status|ssh, --help, --version.\n`);
   return 2;
 }
 
 async function interactive(o: CliOptions, io: Io): Promise<number> {
-  // Until the stap> shell lands: bring up the default target and say what it is.
-  io.err('tapsh: the interactive stap> shell is not built yet; showing the default target instead.\n');
-  const open = await openDefaultTarget({
-    remote: o.remotes[0],
-    forceLab: true,
-    onProgress: (s) => io.err(`[lab] ${s}\n`),
-  });
+  // Until the stap> shell lands: bring up the default target and say what it is and how to reach it.
+  io.err('tapsh: the interactive stap> shell is not built yet; starting the default target instead.\n');
+  if (o.remotes.length === 0) return labCommand(['start'], io);
+  const open = await openDefaultTarget({ remote: o.remotes[0] });
   try {
     io.out(`target:  ${open.description}\n`);
     await describeKernel(open.target, io);
   } finally {
     await open.release();
-  }
-  if (!o.remotes.length) {
-    io.out('The lab VM used here was stopped again. Keep one running with `tapsh lab start`; reach it with `tapsh lab ssh`.\n');
   }
   return 0;
 }
@@ -96,7 +92,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       return 0;
     }
     if (o.version) {
-      io.out(`tapsh ${version()} (SystemTap language as of stap 4.8)\n`);
+      io.out(`tapsh ${version()} (SystemTap language ${LANGUAGE_VERSION}; output formats as stap 4.8)\n`);
       return 0;
     }
     if (o.listProbes !== undefined || o.listProbesWithVars !== undefined) return notBuilt(io, 'Listing probe points (-l/-L, pass 2)');
@@ -106,11 +102,20 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       return 1;
     }
     const pass = o.lastPass;
-    if (pass > BUILT_PASS) return notBuilt(io, `Pass ${pass} (${PASS_NAMES[pass]}${pass === 5 ? ', the default' : ''})`);
-    return 0;
+    if (pass > BUILT_PASS) {
+      // Still check the script, so that errors in it are reported before the missing pass is.
+      const parsed = runPass1(o, io, false);
+      if (parsed !== 0) return parsed;
+      return notBuilt(io, `Pass ${pass} (${PASS_NAMES[pass]}${pass === 5 ? ', the default' : ''})`);
+    }
+    return runPass1(o, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`tapsh: ${e.message}\nTry 'tapsh --help' for more information.\n`);
+      return 1;
+    }
+    if (e instanceof ScriptError) {
+      io.err(`tapsh: ${e.message}\n`);
       return 1;
     }
     if (e instanceof TargetError) {

@@ -38,6 +38,12 @@ function fail(operation: string, detail: string, remedy: string): never {
   throw new TargetError('LAB_FAILED', 'lab VM', operation, detail, remedy);
 }
 
+/** Guest memory: $TAPSH_LAB_MEMORY MB, default 512 (more costs boot time under TCG). */
+function labMemoryMb(): number {
+  const v = Number(process.env['TAPSH_LAB_MEMORY']);
+  return Number.isInteger(v) && v >= 128 ? v : 512;
+}
+
 /** Directory of the background lab VM (`tapsh lab start`). */
 export function sharedLabDir(): string {
   return join(cacheDir('lab'), 'shared');
@@ -173,7 +179,7 @@ export class LabVm {
       const port = await freePort();
       const vm = new LabVm({ pid: 0, port, dir, release: kernel.release, detached: !!opts.detached, startedAt: new Date().toISOString(), bootMs: 0 });
       const t0 = Date.now();
-      await vm.spawnQemu(kernel, initrd, opts.memoryMb ?? 1024);
+      await vm.spawnQemu(kernel, initrd, opts.memoryMb ?? labMemoryMb());
       try {
         await vm.waitReady(deadline, progress);
         vm.state.bootMs = Date.now() - t0;
@@ -199,6 +205,7 @@ export class LabVm {
       '-m', String(memoryMb),
       '-smp', '2',
       '-display', 'none',
+      '-nodefaults', // no floppy, IDE, VGA or default NIC for the kernel to probe at boot
       '-no-reboot',
       '-kernel', kernel.vmlinuz,
       '-initrd', initrd,

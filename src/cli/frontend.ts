@@ -1,0 +1,83 @@
+// The front end as the CLI drives it: read the script, work out the target kernel's facts, run pass 1.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostKernels, readBuildTree } from '../build/buildtree.js';
+import { parseScript, printProgram, renderDiagnostics } from '../lang/pass1.js';
+import type { KernelIdentity } from '../remote/model.js';
+import type { Io } from './lab-command.js';
+import type { CliOptions } from './options.js';
+
+export interface ScriptSource {
+  text: string;
+  /** Name used in diagnostics: the file path, "<input>" for -e, "<stdin>" for "-". */
+  name: string;
+}
+
+export function readScript(o: CliOptions): ScriptSource {
+  if (o.script !== undefined) return { text: o.script, name: '<input>' };
+  if (o.scriptFile === '-') return { text: readFileSync(0, 'utf8'), name: '<stdin>' };
+  const file = o.scriptFile!;
+  if (!existsSync(file)) throw new ScriptError(`Input file '${file}' is missing.`);
+  try {
+    return { text: readFileSync(file, 'utf8'), name: file };
+  } catch (e) {
+    throw new ScriptError(`Input file '${file}' cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export class ScriptError extends Error {}
+
+/**
+ * What the preprocessor needs to know about the kernel the script is for: -r RELEASE or -r BUILD_DIR,
+ * else the lab VM's kernel (the default target here), else the running kernel's release.
+ */
+export function kernelFacts(o: CliOptions): { identity?: KernelIdentity; config?: Map<string, string> } {
+  let buildDir: string | undefined;
+  let release: string | undefined;
+  if (o.kernelRelease?.startsWith('/')) buildDir = o.kernelRelease;
+  else if (o.kernelRelease) release = o.kernelRelease;
+  else release = hostKernels()[0]?.release;
+  if (!buildDir && release) buildDir = join('/lib/modules', release, 'build');
+  const tree = buildDir ? readBuildTree(buildDir) : undefined;
+  if (tree) release = tree.release;
+  if (!release) return {};
+  const identity: KernelIdentity = { release, arch: 'x86_64', buildId: '', version: tree?.utsVersion ?? '', vermagic: tree?.vermagic ?? '' };
+  const config = new Map<string, string>();
+  if (tree) {
+    for (const line of readFileSync(join(tree.dir, 'include/config/auto.conf'), 'utf8').split('\n')) {
+      const m = /^(CONFIG_\w+)=(.*)$/.exec(line);
+      if (m) config.set(m[1]!, m[2]!.replace(/^"(.*)"$/, '$1'));
+    }
+  }
+  return { identity, config };
+}
+
+/** `-p1`: parse and print the canonical program, or the diagnostics. Returns the exit status. */
+export function runPass1(o: CliOptions, io: Io, print = o.lastPass === 1): number {
+  const src = readScript(o);
+  const facts = kernelFacts(o);
+  const result = parseScript({
+    text: src.text,
+    fileName: src.name,
+    scriptArgs: o.scriptArgs,
+    includeDirs: o.includeDirs,
+    guru: o.guru,
+    compatible: o.compatible,
+    kernel: facts.identity,
+    config: facts.config,
+  });
+  const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  if (warnings.length && !o.suppressWarnings) io.err(renderDiagnostics(warnings, result.sources));
+  if (errors.length) {
+    io.err(renderDiagnostics(errors, result.sources));
+    io.err(`Pass 1: parse failed.  [man error::pass1]\n`);
+    return 1;
+  }
+  if (warnings.length && o.warningsAreErrors) {
+    io.err('Pass 1: warnings treated as errors (-W).\n');
+    return 1;
+  }
+  if (result.program && print) io.out(printProgram(result.program));
+  return 0;
+}
