@@ -128,3 +128,15 @@ it('the installed kernel has a build tree (setup ran)', () => {
   expect(existsSync('/boot')).toBe(true);
   expect(hostKernels().length).toBeGreaterThan(0);
 });
+
+describe('buildTreeFor', () => {
+  const k = hostKernels()[0];
+  it.skipIf(!k)('accepts the matching tree and refuses a different release, build or vermagic with the package to install', async () => {
+    const { buildTreeFor } = await import('../../src/build/buildtree.js');
+    const good = { release: k!.release, arch: 'x86_64', buildId: '', version: `Linux version ${k!.release} (x) ${k!.buildTree.utsVersion}`, vermagic: k!.buildTree.vermagic + ' ' };
+    expect(buildTreeFor(good).dir).toBe(k!.buildTree.dir);
+    expect(() => buildTreeFor({ ...good, release: '9.9.9-1-amd64' })).toThrow(/no kernel build tree at \/lib\/modules\/9\.9\.9-1-amd64\/build[\s\S]*apt-get install linux-headers-9\.9\.9-1-amd64/);
+    expect(() => buildTreeFor({ ...good, version: 'Linux version x #1 SMP Debian 6.1.1-1' })).toThrow(/different build/);
+    expect(() => buildTreeFor({ ...good, vermagic: `${k!.release} SMP mod_unload` })).toThrow(/would carry vermagic/);
+  });
+});
