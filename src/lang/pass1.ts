@@ -43,31 +43,63 @@ export interface ParseScriptResult {
 }
 
 export function parseScript(input: ParseScriptInput): ParseScriptResult {
-  const facts = factsFor(input);
-  const sources = new Map<string, string>([[input.fileName, input.text]]);
-  const diagnostics: Diagnostic[] = [];
-  const dirs = [...(input.tapsetDirs ?? [PACKAGE_TAPSET_DIR]), ...input.includeDirs];
-  const library = loadMacroLibrary(dirs, facts, diagnostics, sources);
-
+  const ctx = pass1Context(input);
   const file = new SourceFile(input.fileName, input.text, input.guru);
-  const pp = preprocess(file, facts, library);
-  diagnostics.push(...pp.diagnostics);
-  for (const { token } of pp.tokens) if (!sources.has(token.file.name)) sources.set(token.file.name, token.file.text);
-  if (hasErrors(diagnostics)) return { program: undefined, diagnostics, sources };
-  if (pp.tokens.length === 0) {
-    diagnostics.push(diag('TS2002', file.span(input.text.length, input.text.length)));
-    return { program: undefined, diagnostics, sources };
-  }
+  const r = parseFile(file, ctx);
+  const diagnostics = [...ctx.diagnostics, ...r.diagnostics];
+  return { program: hasErrors(diagnostics) ? undefined : r.program, diagnostics, sources: ctx.sources };
+}
 
-  const compat = input.compatible ?? LANGUAGE_VERSION;
+/** What parsing any file of one run shares: preprocessor facts, the macro library, the language level. */
+export interface Pass1Context {
+  readonly facts: PpFacts;
+  readonly macros: ReadonlyMap<string, Macro>;
+  readonly compatible: string;
+  /** Problems found while loading the macro library (reported once per run). */
+  readonly diagnostics: readonly Diagnostic[];
+  /** Texts diagnostics may point into; parseFile adds to it. */
+  readonly sources: Map<string, string>;
+  /** Tapset directories in search order (package first, then -I). */
+  readonly tapsetDirs: readonly string[];
+}
+
+export type Pass1Options = Omit<ParseScriptInput, 'text' | 'fileName'>;
+
+export function pass1Context(input: Pass1Options): Pass1Context {
+  const facts = factsFor(input);
+  const sources = new Map<string, string>();
+  const diagnostics: Diagnostic[] = [];
+  const tapsetDirs = [...(input.tapsetDirs ?? [PACKAGE_TAPSET_DIR]), ...input.includeDirs];
+  const macros = loadMacroLibrary(tapsetDirs, facts, diagnostics, sources);
+  return { facts, macros, compatible: input.compatible ?? LANGUAGE_VERSION, diagnostics, sources, tapsetDirs };
+}
+
+/**
+ * Preprocesses, parses and checks one file. `file.privileged` allows embedded C (tapsets, or -g);
+ * a library file may be empty, a script may not.
+ */
+export function parseFile(file: SourceFile, ctx: Pass1Context, role: 'script' | 'library' = 'script'): { program: Program | undefined; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  ctx.sources.set(file.name, file.text);
+  const pp = preprocess(file, ctx.facts, ctx.macros);
+  diagnostics.push(...pp.diagnostics);
+  for (const { token } of pp.tokens) if (!ctx.sources.has(token.file.name)) ctx.sources.set(token.file.name, token.file.text);
+  if (hasErrors(diagnostics)) return { program: undefined, diagnostics };
+  if (pp.tokens.length === 0) {
+    if (role === 'library') {
+      return { program: { kind: 'program', file: file.name, decls: [], span: file.span(0, 0) }, diagnostics };
+    }
+    diagnostics.push(diag('TS2002', file.span(file.text.length, file.text.length)));
+    return { program: undefined, diagnostics };
+  }
   const parsed = parseProgram(pp, {
-    fileName: input.fileName,
-    noCommentGlue: strverscmp(compat, '2.0') < 0,
-    privateIsKeyword: strverscmp(compat, '3.0') >= 0,
+    fileName: file.name,
+    noCommentGlue: strverscmp(ctx.compatible, '2.0') < 0,
+    privateIsKeyword: strverscmp(ctx.compatible, '3.0') >= 0,
   });
   diagnostics.push(...parsed.diagnostics);
-  if (parsed.program) diagnostics.push(...checkProgram(parsed.program, input.guru));
-  return { program: hasErrors(diagnostics) ? undefined : parsed.program, diagnostics, sources };
+  if (parsed.program) diagnostics.push(...checkProgram(parsed.program, file.privileged));
+  return { program: hasErrors(diagnostics) ? undefined : parsed.program, diagnostics };
 }
 
 export function renderDiagnostics(diags: Diagnostic[], sources: Map<string, string>): string {
@@ -96,7 +128,7 @@ export function normalizeArch(m: string): string {
   return m;
 }
 
-function factsFor(input: ParseScriptInput): PpFacts {
+function factsFor(input: Pass1Options): PpFacts {
   return {
     kernelRelease: input.kernel?.release ?? hostRelease(),
     arch: normalizeArch(input.kernel?.arch ?? hostArch()),
