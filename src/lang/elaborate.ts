@@ -1,0 +1,951 @@
+// Pass 2: elaborate: pull in tapsets, expand probe points, resolve symbols, infer types, elide what is unused.
+
+import type {
+  Block, Call, Decl, Expr, ForeachKey, FunctionDecl, GlobalDecl, Param, ProbeDecl, Program, Stmt, SymbolRef,
+} from './ast.js';
+import { assertNever } from './ast.js';
+import { diag, type DiagCode, type Diagnostic } from './diagnostics.js';
+import { loadLibrary, type Library } from './library.js';
+import type { Pass1Context } from './pass1.js';
+import { derivePoint, flatten, type AliasEntry, type DerivedProbe } from './probes.js';
+import type { KernelModel } from '../remote/model.js';
+
+export type Ty = 'long' | 'string' | 'stats';
+
+export interface VarSym {
+  readonly kind: 'var';
+  readonly name: string;
+  readonly scope: 'global' | 'local' | 'param';
+  /** Declaring node: the global declaration or parameter; undefined for implicit locals. */
+  readonly decl: GlobalDecl | Param | undefined;
+  /** Library file that declares a global, undefined for the user script and for locals. */
+  readonly file: string | undefined;
+  reads: number;
+  writes: number;
+  /** Set once the symbol is used with an index (arrays are always global). */
+  arity: number | undefined;
+}
+
+export interface FuncSym {
+  readonly kind: 'function';
+  readonly name: string;
+  readonly decl: FunctionDecl;
+  readonly file: string | undefined;
+}
+
+/** One body of code with its own locals: a probe handler (after alias expansion) or a function. */
+export interface Unit {
+  readonly kind: 'probe' | 'function';
+  readonly bodies: readonly Block[];
+  readonly func: FuncSym | undefined;
+  /** For probes: the derived probes sharing this code, and whether they are return probes. */
+  readonly probes: DerivedProbe[];
+  readonly file: string | undefined;
+  readonly locals: Map<string, VarSym>;
+  /** Symbol bindings of this unit's nodes (the same AST can appear in several units, e.g. alias bodies). */
+  readonly bindings: Map<SymbolRef | ForeachKey | Call, VarSym | FuncSym>;
+  /** Inferred type of each expression, written by type inference. */
+  readonly exprTypes: Map<Expr, Ty>;
+}
+
+/** The side table types live in: values of variables (arrays: also keys), function signatures. */
+export interface TypeTable {
+  readonly vars: Map<VarSym, { value: Ty | undefined; keys: (Ty | undefined)[] }>;
+  readonly funcs: Map<FuncSym, { ret: Ty | undefined; params: (Ty | undefined)[] }>;
+}
+
+export interface Resolved {
+  readonly program: Program;
+  readonly probes: readonly { readonly derived: DerivedProbe; readonly unit: Unit }[];
+  readonly functions: readonly Unit[];
+  readonly globals: readonly VarSym[];
+  /** Library files the program uses, in inclusion order. */
+  readonly files: readonly string[];
+  readonly types: TypeTable;
+}
+
+export interface ElaborateOptions {
+  readonly guru: boolean;
+  /** -u: keep unused functions and globals (and check them). */
+  readonly unoptimized: boolean;
+  readonly kernel?: KernelModel;
+}
+
+/**
+ * Elaborates a parsed user script against the tapset library of `ctx`. Returns undefined on error;
+ * warnings come back either way (the caller applies -w / -W).
+ */
+export function elaborate(program: Program, ctx: Pass1Context, opts: ElaborateOptions): { resolved: Resolved | undefined; diagnostics: Diagnostic[] } {
+  const library = loadLibrary(ctx);
+  const e = new Elaborator(program, library, opts);
+  e.run();
+  const diagnostics = [...library.diagnostics, ...e.diagnostics];
+  const failed = diagnostics.some((d) => d.severity === 'error');
+  return { resolved: failed ? undefined : e.result(), diagnostics };
+}
+
+const MAX_TYPE_ROUNDS = 20;
+
+class Elaborator {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly userGlobals = new Map<string, VarSym>();
+  private readonly userFuncs = new Map<string, FuncSym[]>();
+  private readonly libGlobals = new Map<string, VarSym>();
+  private readonly libFuncs = new Map<string, FuncSym[]>();
+  private readonly included: string[] = [];
+  private readonly includedSet = new Set<string>();
+  private readonly aliases: AliasEntry[] = [];
+  private readonly units: Unit[] = [];
+  private readonly funcUnits = new Map<FuncSym, Unit>();
+  private readonly probeList: { derived: DerivedProbe; unit: Unit }[] = [];
+  private readonly pendingProbes: { decl: ProbeDecl; file: string | undefined }[] = [];
+  private readonly types: TypeTable = { vars: new Map(), funcs: new Map() };
+  private reporting = false;
+  private changed = false;
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly program: Program,
+    private readonly library: Library,
+    private readonly opts: ElaborateOptions,
+  ) {}
+
+  error(code: DiagCode, span: Decl['span'] | undefined, args: (string | number)[] = []): void {
+    const key = `${code}:${span?.file}:${span?.offset}:${args.join(',')}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.diagnostics.push(diag(code, span, args));
+  }
+
+  run(): void {
+    this.declare(this.program.decls, undefined);
+    for (const a of this.library.aliases) {
+      for (const name of flatten(a.name.components)) this.aliases.push({ decl: a.decl, name, file: a.file.path });
+    }
+    for (const d of this.program.decls) if (d.kind === 'probe') this.pendingProbes.push({ decl: d, file: undefined });
+    if (this.opts.unoptimized) for (const fs of this.userFuncs.values()) for (const f of fs) this.functionUnit(f);
+    this.drain();
+    if (this.probeList.length === 0 && !this.diagnostics.some((d) => d.severity === 'error')) this.error('TS4060', this.program.span);
+    this.inferTypes();
+    this.warnings();
+  }
+
+  /** Registers the globals, functions and aliases of a file (the user script or an included tapset). */
+  private declare(decls: readonly Decl[], file: string | undefined): void {
+    for (const d of decls) {
+      switch (d.kind) {
+        case 'global': {
+          const table = file === undefined ? this.userGlobals : this.libGlobals;
+          if (table.has(d.name) && file === undefined) {
+            this.error('TS4061', d.span, [d.name]);
+            break;
+          }
+          const sym: VarSym = { kind: 'var', name: d.name, scope: 'global', decl: d, file, reads: 0, writes: 0, arity: undefined };
+          table.set(d.name, sym);
+          this.types.vars.set(sym, { value: d.init ? (d.init.kind === 'number' ? 'long' : 'string') : undefined, keys: [] });
+          break;
+        }
+        case 'function': {
+          const table = file === undefined ? this.userFuncs : this.libFuncs;
+          const sym: FuncSym = { kind: 'function', name: d.name, decl: d, file };
+          const prior = table.get(d.name) ?? [];
+          if (file === undefined && prior.some((p) => p.decl.params.length === d.params.length)) this.error('TS4062', d.span, [d.name]);
+          table.set(d.name, [...prior, sym]);
+          this.types.funcs.set(sym, { ret: d.returnType, params: d.params.map((p) => p.type) });
+          break;
+        }
+        case 'alias':
+          if (file === undefined) for (const name of d.names) for (const flat of flatten(name.components)) this.aliases.push({ decl: d, name: flat, file });
+          break;
+        case 'probe':
+        case 'embeddedDecl':
+          break;
+        default:
+          assertNever(d);
+      }
+    }
+  }
+
+  private include(path: string): void {
+    if (this.includedSet.has(path)) return;
+    const f = this.library.files.find((x) => x.path === path);
+    if (!f) return;
+    this.includedSet.add(path);
+    this.included.push(path);
+    // Library globals and functions were indexed up front; the file's own probes now run too.
+    for (const d of f.program.decls) if (d.kind === 'probe') this.pendingProbes.push({ decl: d, file: path });
+    if (this.opts.unoptimized) for (const d of f.program.decls) if (d.kind === 'function') this.functionUnit(this.libFuncSym(d, path));
+  }
+
+  private libFuncSym(d: FunctionDecl, path: string): FuncSym {
+    let syms = this.libFuncs.get(d.name);
+    if (!syms) {
+      syms = [];
+      this.libFuncs.set(d.name, syms);
+    }
+    let s = syms.find((x) => x.decl === d);
+    if (!s) {
+      s = { kind: 'function', name: d.name, decl: d, file: path };
+      syms.push(s);
+      this.types.funcs.set(s, { ret: d.returnType, params: d.params.map((p) => p.type) });
+    }
+    return s;
+  }
+
+  private drain(): void {
+    for (;;) {
+      const p = this.pendingProbes.shift();
+      if (!p) break;
+      this.deriveProbe(p.decl, p.file);
+    }
+  }
+
+  private deriveProbe(decl: ProbeDecl, file: string | undefined): void {
+    const derived: DerivedProbe[] = [];
+    for (const point of decl.points) {
+      const ds = derivePoint(point, decl.body, {
+        aliases: this.aliases,
+        kernel: this.opts.kernel,
+        diagnostics: this.diagnostics,
+        useAlias: (a) => {
+          if (a.file !== undefined) this.include(a.file);
+        },
+      });
+      derived.push(...ds);
+      if (ds.length > 0 && point.sufficient) break;
+    }
+    // One unit per distinct body sequence: wildcard expansions share their code and locals.
+    const groups = new Map<string, DerivedProbe[]>();
+    for (const d of derived) {
+      const key = d.bodies.map((b) => blockId(b)).join(',') + '|' + d.conditions.map((c) => exprId(c)).join(',');
+      groups.set(key, [...(groups.get(key) ?? []), d]);
+    }
+    for (const ds of groups.values()) {
+      const unit = this.newUnit('probe', ds[0]!.bodies, undefined, file);
+      unit.probes.push(...ds);
+      for (const d of ds) this.probeList.push({ derived: d, unit });
+      for (const c of ds[0]!.conditions) this.resolveCondition(unit, c);
+      for (const b of unit.bodies) this.resolveStmt(unit, b);
+    }
+  }
+
+  private newUnit(kind: Unit['kind'], bodies: readonly Block[], func: FuncSym | undefined, file: string | undefined): Unit {
+    const unit: Unit = { kind, bodies, func, probes: [], file, locals: new Map(), bindings: new Map(), exprTypes: new Map() };
+    this.units.push(unit);
+    return unit;
+  }
+
+  private functionUnit(f: FuncSym): Unit {
+    const existing = this.funcUnits.get(f);
+    if (existing) return existing;
+    const bodies = f.decl.body.kind === 'block' ? [f.decl.body] : [];
+    const unit = this.newUnit('function', bodies, f, f.file);
+    this.funcUnits.set(f, unit);
+    for (const p of f.decl.params) {
+      if (unit.locals.has(p.name)) continue;
+      const sym: VarSym = { kind: 'var', name: p.name, scope: 'param', decl: p, file: undefined, reads: 0, writes: 1, arity: undefined };
+      unit.locals.set(p.name, sym);
+      this.types.vars.set(sym, { value: p.type, keys: [] });
+    }
+    if (f.decl.body.kind === 'embedded' && f.decl.body.pragmas.includes('guru') && f.file !== undefined && !this.opts.guru) {
+      // Checked at the call site instead, where the user can see which call needs -g.
+    }
+    for (const b of bodies) this.resolveStmt(unit, b);
+    return unit;
+  }
+
+  // ---------------------------------------------------------------- symbol resolution
+
+  private lookupVar(unit: Unit, name: string, asArray: boolean, at: SymbolRef | ForeachKey): VarSym | undefined {
+    const local = unit.locals.get(name);
+    if (local) {
+      if (asArray) this.error('TS4040', at.span, [name]);
+      return local;
+    }
+    const g = this.userGlobals.get(name) ?? this.libGlobal(name, unit.file);
+    if (g) return g;
+    if (asArray) {
+      this.error('TS4040', at.span, [name]);
+      return undefined;
+    }
+    const sym: VarSym = { kind: 'var', name, scope: 'local', decl: undefined, file: undefined, reads: 0, writes: 0, arity: undefined };
+    unit.locals.set(name, sym);
+    this.types.vars.set(sym, { value: undefined, keys: [] });
+    return sym;
+  }
+
+  private libGlobal(name: string, fromFile: string | undefined): VarSym | undefined {
+    const g = this.libGlobals.get(name);
+    if (g) {
+      if (g.decl && 'private' in g.decl && g.decl.private && g.file !== fromFile) return undefined;
+      return g;
+    }
+    const p = this.library.globals.get(name);
+    if (!p || (p.decl.private && p.file.path !== fromFile)) return undefined;
+    this.include(p.file.path);
+    this.declare([p.decl], p.file.path);
+    return this.libGlobals.get(name);
+  }
+
+  private lookupFunc(name: string, arity: number, fromFile: string | undefined, at: Call): FuncSym | undefined {
+    const user = this.userFuncs.get(name) ?? [];
+    let candidates: FuncSym[] = user;
+    if (candidates.length === 0) {
+      const provided = (this.library.functions.get(name) ?? []).filter((p) => !p.decl.private || p.file.path === fromFile);
+      candidates = provided.map((p) => this.libFuncSym(p.decl, p.file.path));
+    }
+    if (candidates.length === 0) {
+      this.error('TS4041', at.span, [name]);
+      return undefined;
+    }
+    const f = candidates.find((c) => c.decl.params.length === arity);
+    if (!f) {
+      this.error('TS4042', at.span, [name, candidates[0]!.decl.params.length, arity]);
+      return undefined;
+    }
+    if (f.file !== undefined) this.include(f.file);
+    if (f.decl.body.kind === 'embedded' && f.decl.body.pragmas.includes('guru') && !this.opts.guru) this.error('TS4047', at.span, [name]);
+    this.functionUnit(f);
+    return f;
+  }
+
+  private bindVar(unit: Unit, node: SymbolRef | ForeachKey, asArray: boolean, write: boolean, read: boolean): VarSym | undefined {
+    const sym = this.lookupVar(unit, node.name, asArray, node);
+    if (!sym) return undefined;
+    unit.bindings.set(node, sym);
+    if (write) sym.writes++;
+    if (read) sym.reads++;
+    return sym;
+  }
+
+  private resolveCondition(unit: Unit, e: Expr): void {
+    walkExpr(e, (x) => {
+      if (x.kind === 'call' || x.kind === 'print') this.error('TS4044', x.span);
+      if (x.kind === 'symbol') {
+        const g = this.userGlobals.get(x.name) ?? this.libGlobal(x.name, unit.file);
+        if (!g) this.error('TS4043', x.span, [x.name]);
+      }
+    });
+    this.resolveExpr(unit, e);
+  }
+
+  private resolveStmt(unit: Unit, s: Stmt): void {
+    switch (s.kind) {
+      case 'block':
+        for (const x of s.stmts) this.resolveStmt(unit, x);
+        return;
+      case 'empty':
+      case 'next':
+      case 'break':
+      case 'continue':
+        return;
+      case 'exprStmt':
+        this.resolveExpr(unit, s.expr);
+        return;
+      case 'if':
+        this.resolveExpr(unit, s.cond);
+        this.resolveStmt(unit, s.then);
+        if (s.else) this.resolveStmt(unit, s.else);
+        return;
+      case 'while':
+        this.resolveExpr(unit, s.cond);
+        this.resolveStmt(unit, s.body);
+        return;
+      case 'for':
+        if (s.init) this.resolveExpr(unit, s.init);
+        if (s.cond) this.resolveExpr(unit, s.cond);
+        if (s.step) this.resolveExpr(unit, s.step);
+        this.resolveStmt(unit, s.body);
+        return;
+      case 'foreach': {
+        if (s.array.kind === 'symbol') {
+          const arr = this.bindVar(unit, s.array, true, false, true);
+          if (arr) this.noteArity(arr, s.keys.length, s.span);
+        } else this.resolveExpr(unit, s.array);
+        for (const k of s.keys) this.bindVar(unit, k, false, true, false);
+        if (s.value) this.bindVar(unit, s.value, false, true, false);
+        for (const k of s.slice ?? []) if (k) this.resolveExpr(unit, k);
+        if (s.limit) this.resolveExpr(unit, s.limit);
+        this.resolveStmt(unit, s.body);
+        return;
+      }
+      case 'return':
+        if (unit.kind !== 'function') this.error('TS4063', s.span);
+        if (s.value) this.resolveExpr(unit, s.value);
+        return;
+      case 'delete':
+        if (s.target.kind === 'symbol') {
+          const g = this.userGlobals.get(s.target.name) ?? this.libGlobal(s.target.name, unit.file);
+          const sym = g ?? this.bindVar(unit, s.target, false, true, false);
+          if (g) {
+            unit.bindings.set(s.target, g);
+            g.writes++;
+          }
+          void sym;
+        } else this.resolveExpr(unit, s.target, true);
+        return;
+      case 'try':
+        this.resolveStmt(unit, s.body);
+        if (s.catchVar) {
+          const node: SymbolRef = { kind: 'symbol', name: s.catchVar, span: s.span };
+          const sym = this.lookupVar(unit, s.catchVar, false, node);
+          if (sym) sym.writes++;
+        }
+        this.resolveStmt(unit, s.handler);
+        return;
+      default:
+        assertNever(s);
+    }
+  }
+
+  private noteArity(sym: VarSym, n: number, span: Decl['span']): void {
+    if (sym.arity === undefined) sym.arity = n;
+    else if (sym.arity !== n) this.error('TS4052', span, [sym.name, n, sym.arity]);
+  }
+
+  /** Resolves names in `e`; `write` marks `e` as the target of an assignment. */
+  private resolveExpr(unit: Unit, e: Expr, write = false): void {
+    switch (e.kind) {
+      case 'number':
+      case 'string':
+      case 'embedded':
+      case 'contextVars':
+      case 'perf':
+      case 'const':
+        return;
+      case 'symbol':
+        this.bindVar(unit, e, false, write, !write);
+        return;
+      case 'index':
+        if (e.base.kind === 'symbol') {
+          const sym = this.bindVar(unit, e.base, true, write, !write);
+          if (sym) this.noteArity(sym, e.keys.length, e.span);
+        } else this.resolveExpr(unit, e.base);
+        for (const k of e.keys) if (k) this.resolveExpr(unit, k);
+        return;
+      case 'call': {
+        for (const a of e.args) this.resolveExpr(unit, a);
+        const f = this.lookupFunc(e.name, e.args.length, unit.file, e);
+        if (f) unit.bindings.set(e, f);
+        return;
+      }
+      case 'print':
+        for (const a of e.args) this.resolveExpr(unit, a);
+        return;
+      case 'binary':
+        this.resolveExpr(unit, e.left);
+        this.resolveExpr(unit, e.right);
+        return;
+      case 'unary':
+        this.resolveExpr(unit, e.operand);
+        return;
+      case 'crement':
+        this.resolveExpr(unit, e.operand, true);
+        this.resolveExpr(unit, e.operand);
+        return;
+      case 'assign':
+        if (e.op === '<<<' && e.target.kind === 'symbol') {
+          // Statistics are always global: `x <<< v` on an undeclared x is the classic missing-global mistake.
+          const sym = this.bindVar(unit, e.target, true, true, false);
+          if (sym) this.noteArity(sym, 0, e.span);
+        } else {
+          this.resolveExpr(unit, e.target, true);
+          if (e.op !== '=') this.resolveExpr(unit, e.target);
+        }
+        this.resolveExpr(unit, e.value);
+        if (isTarget(e.target) && !this.opts.guru && unit.file === undefined) this.error('TS4046', e.target.span);
+        return;
+      case 'ternary':
+        this.resolveExpr(unit, e.cond);
+        this.resolveExpr(unit, e.then);
+        this.resolveExpr(unit, e.else);
+        return;
+      case 'in':
+        if (e.array.kind === 'symbol') {
+          const sym = this.bindVar(unit, e.array, true, false, true);
+          if (sym) this.noteArity(sym, e.keys.length, e.span);
+        } else this.resolveExpr(unit, e.array);
+        for (const k of e.keys) if (k) this.resolveExpr(unit, k);
+        return;
+      case 'regex':
+        this.resolveExpr(unit, e.left);
+        return;
+      case 'stat':
+      case 'hist':
+        if (e.operand.kind === 'symbol') {
+          const sym = this.bindVar(unit, e.operand, true, false, true);
+          if (sym) this.noteArity(sym, 0, e.span);
+        } else this.resolveExpr(unit, e.operand);
+        if (e.kind === 'hist') for (const p of e.params) this.resolveExpr(unit, p);
+        return;
+      case 'target':
+      case 'atVar':
+        for (const c of e.components) if (c.kind === 'subscript') this.resolveExpr(unit, c.index);
+        return;
+      case 'cast':
+      case 'autocast':
+        this.resolveExpr(unit, e.operand);
+        for (const c of e.components) if (c.kind === 'subscript') this.resolveExpr(unit, c.index);
+        if (write && e.kind === 'autocast' && !this.opts.guru && unit.file === undefined) this.error('TS4046', e.span);
+        return;
+      case 'defined':
+        return;
+      case 'entry':
+        if (unit.kind !== 'probe' || unit.probes.some((p) => !p.isReturn)) this.error('TS4045', e.span);
+        this.resolveExpr(unit, e.operand);
+        return;
+      case 'probewrite':
+        this.resolveExpr(unit, e.operand);
+        return;
+      case 'register':
+        this.resolveExpr(unit, e.register);
+        return;
+      case 'deref':
+        this.resolveExpr(unit, e.size);
+        this.resolveExpr(unit, e.address);
+        return;
+      default:
+        assertNever(e);
+    }
+  }
+
+  // ---------------------------------------------------------------- type inference
+
+  private inferTypes(): void {
+    for (let round = 0; round < MAX_TYPE_ROUNDS; round++) {
+      this.changed = false;
+      for (const u of this.units) for (const b of u.bodies) this.typeStmt(u, b);
+      for (const u of this.units) for (const p of u.probes.slice(0, 1)) for (const c of p.conditions) this.typeExpr(u, c, 'long');
+      if (!this.changed) break;
+    }
+    this.reporting = true;
+    for (const u of this.units) for (const b of u.bodies) this.typeStmt(u, b);
+    for (const u of this.units) for (const p of u.probes.slice(0, 1)) for (const c of p.conditions) this.typeExpr(u, c, 'long');
+    this.checkResolvedTypes();
+  }
+
+  private mismatch(span: Decl['span'], want: Ty, have: Ty, what: string): void {
+    if (this.reporting) this.error('TS4050', span, [want, have, what]);
+  }
+
+  /** Unifies a variable's value type with `t`. */
+  private varValue(sym: VarSym, t: Ty | undefined, span: Decl['span']): Ty | undefined {
+    const info = this.types.vars.get(sym)!;
+    if (t === undefined) return info.value;
+    if (info.value === undefined) {
+      info.value = t;
+      this.changed = true;
+    } else if (info.value !== t) this.mismatch(span, info.value, t, `'${sym.name}'`);
+    return info.value;
+  }
+
+  private varKey(sym: VarSym, i: number, t: Ty | undefined, span: Decl['span']): Ty | undefined {
+    const info = this.types.vars.get(sym)!;
+    if (t === 'stats') {
+      this.mismatch(span, 'long', t, `index ${i + 1} of '${sym.name}'`);
+      return undefined;
+    }
+    if (t === undefined) return info.keys[i];
+    if (info.keys[i] === undefined) {
+      info.keys[i] = t;
+      this.changed = true;
+    } else if (info.keys[i] !== t) this.mismatch(span, info.keys[i]!, t, `index ${i + 1} of '${sym.name}'`);
+    return info.keys[i];
+  }
+
+  private setExprType(unit: Unit, e: Expr, t: Ty | undefined): Ty | undefined {
+    if (t !== undefined) unit.exprTypes.set(e, t);
+    return t;
+  }
+
+  private expect(unit: Unit, e: Expr, want: Ty, what: string): void {
+    const t = this.typeExpr(unit, e, want);
+    if (t !== undefined && t !== want) this.mismatch(e.span, want, t, what);
+  }
+
+  private typeStmt(unit: Unit, s: Stmt): void {
+    switch (s.kind) {
+      case 'block':
+        for (const x of s.stmts) this.typeStmt(unit, x);
+        return;
+      case 'empty':
+      case 'next':
+      case 'break':
+      case 'continue':
+        return;
+      case 'exprStmt':
+        this.typeExpr(unit, s.expr, undefined, true);
+        return;
+      case 'if':
+        this.expect(unit, s.cond, 'long', 'an if condition');
+        this.typeStmt(unit, s.then);
+        if (s.else) this.typeStmt(unit, s.else);
+        return;
+      case 'while':
+        this.expect(unit, s.cond, 'long', 'a while condition');
+        this.typeStmt(unit, s.body);
+        return;
+      case 'for':
+        if (s.init) this.typeExpr(unit, s.init, undefined, true);
+        if (s.cond) this.expect(unit, s.cond, 'long', 'a for condition');
+        if (s.step) this.typeExpr(unit, s.step, undefined, true);
+        this.typeStmt(unit, s.body);
+        return;
+      case 'foreach': {
+        const arr = s.array.kind === 'symbol' ? (unit.bindings.get(s.array) as VarSym | undefined) : undefined;
+        if (s.array.kind === 'hist') this.typeExpr(unit, s.array, undefined);
+        s.keys.forEach((k, i) => {
+          const ks = unit.bindings.get(k) as VarSym | undefined;
+          if (!ks) return;
+          const kt = s.array.kind === 'hist' ? 'long' : arr ? this.varKey(arr, i, this.types.vars.get(ks)!.value, k.span) : undefined;
+          this.varValue(ks, kt, k.span);
+        });
+        if (s.value) {
+          const vs = unit.bindings.get(s.value) as VarSym | undefined;
+          const vt = arr ? this.types.vars.get(arr)!.value : 'long';
+          if (vt === 'stats') this.mismatch(s.value.span, 'long', 'stats', 'a foreach value variable (statistics cannot be copied)');
+          else if (vs) {
+            const have = this.varValue(vs, vt, s.value.span);
+            if (arr && have !== undefined) this.varValue(arr, have, s.array.span);
+          }
+        }
+        if (s.sortAggregate && arr) {
+          const vt = this.types.vars.get(arr)!.value;
+          if (vt !== undefined && vt !== 'stats') this.mismatch(s.array.span, 'stats', vt, `sorting by @${s.sortAggregate}`);
+        }
+        if (s.slice && arr) s.slice.forEach((k, i) => { if (k) this.varKey(arr, i, this.typeExpr(unit, k, this.types.vars.get(arr)!.keys[i]), k.span); });
+        if (s.limit) this.expect(unit, s.limit, 'long', 'a foreach limit');
+        this.typeStmt(unit, s.body);
+        return;
+      }
+      case 'return':
+        if (s.value && unit.func) {
+          const sig = this.types.funcs.get(unit.func)!;
+          const t = this.typeExpr(unit, s.value, sig.ret);
+          if (t !== undefined) {
+            if (sig.ret === undefined) {
+              sig.ret = t;
+              this.changed = true;
+            } else if (sig.ret !== t) this.mismatch(s.value.span, sig.ret, t, `the return value of '${unit.func.name}'`);
+          }
+        }
+        return;
+      case 'delete':
+        if (s.target.kind !== 'symbol') this.typeExpr(unit, s.target, undefined, false, true);
+        return;
+      case 'try':
+        this.typeStmt(unit, s.body);
+        if (s.catchVar) {
+          const sym = unit.locals.get(s.catchVar) ?? this.userGlobals.get(s.catchVar);
+          if (sym) this.varValue(sym, 'string', s.span);
+        }
+        this.typeStmt(unit, s.handler);
+        return;
+      default:
+        assertNever(s);
+    }
+  }
+
+  /**
+   * The type of `e`, pushing `want` into symbols whose type is still open. `discard`: the value is
+   * unused (a void function call is fine). `slice`: `*` keys are allowed (delete).
+   */
+  private typeExpr(unit: Unit, e: Expr, want: Ty | undefined, discard = false, slice = false): Ty | undefined {
+    const t = this.typeExprInner(unit, e, want, discard, slice);
+    return this.setExprType(unit, e, t);
+  }
+
+  private typeExprInner(unit: Unit, e: Expr, want: Ty | undefined, discard: boolean, slice: boolean): Ty | undefined {
+    switch (e.kind) {
+      case 'number':
+        return 'long';
+      case 'string':
+        return 'string';
+      case 'symbol': {
+        const sym = unit.bindings.get(e) as VarSym | undefined;
+        if (!sym) return undefined;
+        if (sym.arity !== undefined && sym.arity > 0) {
+          if (this.reporting) this.error('TS4053', e.span, [sym.name]);
+          return undefined;
+        }
+        return this.varValue(sym, want === 'stats' ? undefined : want, e.span);
+      }
+      case 'index': {
+        if (e.base.kind === 'hist') {
+          this.typeExpr(unit, e.base, undefined);
+          for (const k of e.keys) if (k) this.expect(unit, k, 'long', 'a histogram bucket index');
+          return 'long';
+        }
+        const sym = unit.bindings.get(e.base) as VarSym | undefined;
+        if (!sym) return undefined;
+        e.keys.forEach((k, i) => {
+          if (k === null) {
+            if (!slice && this.reporting) this.error('TS4054', e.span);
+            return;
+          }
+          const kt = this.typeExpr(unit, k, this.types.vars.get(sym)!.keys[i]);
+          this.varKey(sym, i, kt, k.span);
+        });
+        return this.varValue(sym, want, e.span);
+      }
+      case 'call': {
+        const f = unit.bindings.get(e) as FuncSym | undefined;
+        if (!f) {
+          for (const a of e.args) this.typeExpr(unit, a, undefined);
+          return undefined;
+        }
+        const sig = this.types.funcs.get(f)!;
+        e.args.forEach((a, i) => {
+          const t = this.typeExpr(unit, a, sig.params[i]);
+          if (t === 'stats') this.mismatch(a.span, 'long', t, `argument ${i + 1} of '${f.name}'`);
+          else if (t !== undefined) {
+            if (sig.params[i] === undefined) {
+              sig.params[i] = t;
+              this.changed = true;
+              const p = this.funcUnits.get(f)?.locals.get(f.decl.params[i]!.name);
+              if (p) this.varValue(p, t, a.span);
+            } else if (sig.params[i] !== t) this.mismatch(a.span, sig.params[i]!, t, `argument ${i + 1} of '${f.name}'`);
+          }
+        });
+        if (sig.ret === undefined && want !== undefined && want !== 'stats') {
+          sig.ret = want;
+          this.changed = true;
+        }
+        if (sig.ret === undefined && !discard && this.reporting) this.error('TS4056', e.span, [f.name]);
+        return sig.ret;
+      }
+      case 'print': {
+        const formatted = /f$/.test(e.name);
+        const args = formatted ? e.args.slice(1) : /d(ln)?$/.test(e.name) ? e.args.slice(1) : e.args;
+        const wants = formatted && e.args[0]?.kind === 'string' ? formatTypes(e.args[0].value) : undefined;
+        if (wants && wants.length !== args.length && this.reporting) this.error('TS4057', e.span, [wants.length, args.length]);
+        args.forEach((a, i) => {
+          const w = wants?.[i];
+          if (a.kind === 'hist') {
+            this.typeExpr(unit, a, undefined);
+            return;
+          }
+          const t = this.typeExpr(unit, a, w);
+          if (t === 'stats') this.mismatch(a.span, 'long', t, `an argument of ${e.name}`);
+          else if (w && t && w !== t) this.mismatch(a.span, w, t, `argument ${i + 1} of ${e.name}`);
+        });
+        if (e.args[0] && args !== e.args) this.typeExpr(unit, e.args[0], 'string');
+        return e.name.startsWith('s') ? 'string' : 'long';
+      }
+      case 'binary': {
+        if (e.op === '.') {
+          this.expect(unit, e.left, 'string', "an operand of '.'");
+          this.expect(unit, e.right, 'string', "an operand of '.'");
+          return 'string';
+        }
+        if (['==', '!=', '<', '>', '<=', '>='].includes(e.op)) {
+          let l = this.typeExpr(unit, e.left, undefined);
+          const r = this.typeExpr(unit, e.right, l === 'stats' ? undefined : l);
+          if (l === undefined && r !== undefined) l = this.typeExpr(unit, e.left, r);
+          if (l === 'stats' || r === 'stats') this.mismatch(e.span, 'long', 'stats', `an operand of '${e.op}'`);
+          else if (l !== undefined && r !== undefined && l !== r) this.mismatch(e.right.span, l, r, `the right operand of '${e.op}'`);
+          return 'long';
+        }
+        this.expect(unit, e.left, 'long', `an operand of '${e.op}'`);
+        this.expect(unit, e.right, 'long', `an operand of '${e.op}'`);
+        return 'long';
+      }
+      case 'unary':
+        this.expect(unit, e.operand, 'long', `the operand of '${e.op}'`);
+        return 'long';
+      case 'crement':
+        this.expect(unit, e.operand, 'long', `the operand of '${e.op}'`);
+        return 'long';
+      case 'assign': {
+        if (e.op === '<<<') {
+          if (e.target.kind === 'symbol' || e.target.kind === 'index') {
+            this.typeExpr(unit, e.target, 'stats', false, false);
+            const sym = unit.bindings.get(e.target.kind === 'symbol' ? e.target : (e.target.base as SymbolRef)) as VarSym | undefined;
+            const vt = sym ? this.types.vars.get(sym)!.value : undefined;
+            if (vt !== undefined && vt !== 'stats') this.mismatch(e.target.span, 'stats', vt, "the target of '<<<'");
+          } else if (this.reporting) this.error('TS4058', e.target.span);
+          this.expect(unit, e.value, 'long', "the value of '<<<'");
+          return 'long';
+        }
+        if (e.op === '.=') {
+          this.expect(unit, e.target, 'string', "the target of '.='");
+          this.expect(unit, e.value, 'string', "the value of '.='");
+          return 'string';
+        }
+        if (e.op !== '=') {
+          this.expect(unit, e.target, 'long', `the target of '${e.op}'`);
+          this.expect(unit, e.value, 'long', `the value of '${e.op}'`);
+          return 'long';
+        }
+        let t = this.typeExpr(unit, e.target, want === 'stats' ? undefined : want);
+        if (t === 'stats') {
+          this.mismatch(e.target.span, 'long', 'stats', "the target of '=' (use '<<<' to add to statistics)");
+          return undefined;
+        }
+        const v = this.typeExpr(unit, e.value, t);
+        if (v === 'stats') this.mismatch(e.value.span, 'long', 'stats', "the value of '='");
+        else if (t === undefined && v !== undefined) t = this.typeExpr(unit, e.target, v);
+        else if (t !== undefined && v !== undefined && t !== v) this.mismatch(e.value.span, t, v, `the value assigned to ${describe(e.target)}`);
+        return t ?? v;
+      }
+      case 'ternary': {
+        this.expect(unit, e.cond, 'long', 'a ?: condition');
+        let a = this.typeExpr(unit, e.then, want);
+        const b = this.typeExpr(unit, e.else, a ?? want);
+        if (a === undefined && b !== undefined) a = this.typeExpr(unit, e.then, b);
+        if (a !== undefined && b !== undefined && a !== b) this.mismatch(e.else.span, a, b, 'the branches of ?:');
+        return a ?? b;
+      }
+      case 'in': {
+        if (e.array.kind === 'hist') {
+          this.typeExpr(unit, e.array, undefined);
+          for (const k of e.keys) if (k) this.expect(unit, k, 'long', 'a histogram bucket index');
+          return 'long';
+        }
+        const sym = unit.bindings.get(e.array) as VarSym | undefined;
+        if (sym) e.keys.forEach((k, i) => { if (k) this.varKey(sym, i, this.typeExpr(unit, k, this.types.vars.get(sym)!.keys[i]), k.span); });
+        return 'long';
+      }
+      case 'regex':
+        this.expect(unit, e.left, 'string', "the left operand of '" + e.op + "'");
+        return 'long';
+      case 'stat':
+      case 'hist': {
+        const t = this.typeExpr(unit, e.operand, 'stats');
+        if (t !== undefined && t !== 'stats') this.mismatch(e.operand.span, 'stats', t, `the operand of @${e.op}`);
+        if (e.kind === 'hist') for (const p of e.params) this.expect(unit, p, 'long', `a parameter of @${e.op}`);
+        return 'long';
+      }
+      case 'target':
+      case 'atVar':
+      case 'cast':
+      case 'autocast':
+        for (const c of e.components) if (c.kind === 'subscript') this.expect(unit, c.index, 'long', 'a target-variable subscript');
+        if (e.kind === 'cast' || e.kind === 'autocast') this.typeExpr(unit, e.operand, undefined);
+        // Without type information from BTF every target value is a long (pointers included).
+        return e.pretty ? 'string' : 'long';
+      case 'contextVars':
+        return 'string';
+      case 'defined':
+        return 'long';
+      case 'entry':
+        return this.typeExpr(unit, e.operand, want);
+      case 'probewrite':
+        return 'long';
+      case 'perf':
+      case 'const':
+        return 'long';
+      case 'register':
+        this.expect(unit, e.register, 'long', 'a register number');
+        return 'long';
+      case 'deref':
+        this.expect(unit, e.size, 'long', 'a dereference size');
+        this.expect(unit, e.address, 'long', 'an address');
+        return 'long';
+      case 'embedded':
+        return e.pragmas.includes('string') || /\/\*\s*string\s*\*\//.test(e.code) ? 'string' : 'long';
+      default:
+        return assertNever(e);
+    }
+  }
+
+  private checkResolvedTypes(): void {
+    const seen = new Set<VarSym>();
+    for (const u of this.units) {
+      for (const sym of [...u.bindings.values()]) {
+        if (sym.kind !== 'var' || seen.has(sym)) continue;
+        seen.add(sym);
+        const t = this.types.vars.get(sym)!;
+        const decl = sym.decl ?? [...u.bindings.entries()].find(([, v]) => v === sym)?.[0];
+        if (t.value === undefined) this.error('TS4051', decl?.span, [sym.name]);
+      }
+    }
+    for (const [f, unit] of this.funcUnits) {
+      const sig = this.types.funcs.get(f)!;
+      sig.params.forEach((p, i) => {
+        if (p === undefined && (unit.locals.get(f.decl.params[i]!.name)?.reads ?? 0) > 0) this.error('TS4051', f.decl.params[i]!.span, [f.decl.params[i]!.name]);
+      });
+    }
+  }
+
+  private warnings(): void {
+    for (const u of this.units) {
+      if (u.file !== undefined) continue;
+      for (const sym of u.locals.values()) {
+        if (sym.scope === 'local' && sym.writes === 0 && sym.reads > 0) {
+          const at = [...u.bindings.entries()].find(([, v]) => v === sym)?.[0];
+          this.error('TS4070', at?.span, [sym.name]);
+        }
+      }
+    }
+    for (const g of this.userGlobals.values()) {
+      if (g.writes === 0 && g.reads > 0 && g.decl && !('init' in g.decl && g.decl.init)) this.error('TS4071', g.decl.span, [g.name]);
+    }
+  }
+
+  result(): Resolved {
+    const used = new Set<VarSym>();
+    for (const u of this.units) for (const s of u.bindings.values()) if (s.kind === 'var' && s.scope === 'global') used.add(s);
+    const globals = [...this.userGlobals.values(), ...this.libGlobals.values()].filter((g) => this.opts.unoptimized ? g.file === undefined || used.has(g) : used.has(g));
+    return {
+      program: this.program,
+      probes: this.probeList,
+      functions: [...this.funcUnits.values()],
+      globals,
+      files: this.included,
+      types: this.types,
+    };
+  }
+}
+
+function isTarget(e: Expr): boolean {
+  return e.kind === 'target' || e.kind === 'atVar' || e.kind === 'cast';
+}
+
+function describe(e: Expr): string {
+  if (e.kind === 'symbol') return `'${e.name}'`;
+  if (e.kind === 'index' && e.base.kind === 'symbol') return `'${e.base.name}[...]'`;
+  return 'the target';
+}
+
+function walkExpr(e: Expr, fn: (x: Expr) => void): void {
+  fn(e);
+  switch (e.kind) {
+    case 'binary': walkExpr(e.left, fn); walkExpr(e.right, fn); break;
+    case 'unary': case 'crement': walkExpr(e.operand, fn); break;
+    case 'ternary': walkExpr(e.cond, fn); walkExpr(e.then, fn); walkExpr(e.else, fn); break;
+    case 'assign': walkExpr(e.target, fn); walkExpr(e.value, fn); break;
+    case 'index': walkExpr(e.base, fn); for (const k of e.keys) if (k) walkExpr(k, fn); break;
+    case 'call': case 'print': for (const a of e.args) walkExpr(a, fn); break;
+    case 'in': for (const k of e.keys) if (k) walkExpr(k, fn); break;
+    case 'regex': walkExpr(e.left, fn); break;
+    default: break;
+  }
+}
+
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+function blockId(b: Block): number {
+  let id = ids.get(b);
+  if (id === undefined) ids.set(b, (id = nextId++));
+  return id;
+}
+function exprId(e: Expr): number {
+  return blockId(e as unknown as Block);
+}
+
+/** Argument types a printf format string asks for, in order (`%%` takes none, `*` widths take a long). */
+export function formatTypes(fmt: string): Ty[] {
+  const out: Ty[] = [];
+  const re = /%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d+))?(?:hh|h|ll|l|L|z|j|t)?([diouxXpcsmMbn%])?/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(fmt))) {
+    const conv = m[4];
+    if (conv === '%') continue;
+    if (m[2] === '*') out.push('long');
+    if (m[3] === '*') out.push('long');
+    if (conv === undefined) continue;
+    out.push(conv === 's' || conv === 'M' ? 'string' : 'long');
+  }
+  return out;
+}
