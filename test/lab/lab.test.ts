@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTreeFor, labKernel } from '../../src/build/buildtree.js';
 import { kbuild } from '../../src/build/kbuild.js';
+import { Btf, BtfKind } from '../../src/btf/btf.js';
 import { captureKernelModel, loadKernelModel, readIdentity } from '../../src/remote/capture.js';
 import { LabVm } from '../../src/remote/lab.js';
 import type { SshTarget } from '../../src/remote/ssh.js';
@@ -72,6 +73,18 @@ describe.skipIf(skip)('lab VM', () => {
     expect(sw?.fields.find((f) => f.name === 'prev_comm')).toMatchObject({ size: 16 });
     expect(model.btfSize).toBeGreaterThan(1_000_000);
     expect(readFileSync(model.btfPath).subarray(0, 2).readUInt16LE(0)).toBe(0xeb9f); // BTF magic
+
+    // Our BTF reader understands the real blob: prototypes, struct layouts (UAPI open_how is fixed).
+    const btf = Btf.parse(readFileSync(model.btfPath));
+    expect(btf.count).toBeGreaterThan(50_000);
+    const open = btf.funcProto('do_sys_openat2')!;
+    expect(open.params.map((p) => `${btf.typeName(p.type)} ${p.name}`)).toEqual(['int dfd', 'const char * filename', 'struct open_how * how']);
+    const how = btf.find('open_how', BtfKind.Struct)[0]!;
+    expect(btf.sizeof(how)).toBe(24);
+    expect(['flags', 'mode', 'resolve'].map((n) => btf.member(how, n)!.bitOffset / 8)).toEqual([0, 8, 16]);
+    const task = btf.find('task_struct', BtfKind.Struct)[0]!;
+    expect(btf.typeName(btf.member(task, 'comm')!.type)).toBe('char [16]');
+    expect(btf.typeName(btf.member(task, 'real_parent')!.type)).toBe('struct task_struct *');
 
     // A second capture of the same release + build id comes from the cache.
     const dir = model.btfPath.slice(0, model.btfPath.lastIndexOf('/'));

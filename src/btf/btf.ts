@@ -1,0 +1,370 @@
+// A reader for BTF, the kernel's compact type information (/sys/kernel/btf/vmlinux and split module BTF).
+
+export enum BtfKind {
+  Void = 0,
+  Int = 1,
+  Ptr = 2,
+  Array = 3,
+  Struct = 4,
+  Union = 5,
+  Enum = 6,
+  Fwd = 7,
+  Typedef = 8,
+  Volatile = 9,
+  Const = 10,
+  Restrict = 11,
+  Func = 12,
+  FuncProto = 13,
+  Var = 14,
+  Datasec = 15,
+  Float = 16,
+  DeclTag = 17,
+  TypeTag = 18,
+  Enum64 = 19,
+}
+
+export interface BtfMember {
+  name: string;
+  type: number;
+  /** Offset from the start of the struct, in bits. */
+  bitOffset: number;
+  /** Width for bitfields, 0 otherwise. */
+  bitSize: number;
+}
+
+export interface BtfParam {
+  name: string;
+  type: number;
+}
+
+export interface BtfEnumValue {
+  name: string;
+  value: bigint;
+}
+
+export interface BtfType {
+  id: number;
+  kind: BtfKind;
+  name: string;
+  /** Struct/union/enum/int/float/datasec size in bytes; 0 where it does not apply. */
+  size: number;
+  /** Referenced type for ptr/typedef/const/volatile/restrict/func/var/type_tag/decl_tag, return type for func_proto. */
+  ref: number;
+  kindFlag: boolean;
+  /** Int: signedness/char/bool and width in bits. */
+  intEncoding?: { signed: boolean; char: boolean; bool: boolean; bits: number; offset: number };
+  array?: { elem: number; index: number; count: number };
+  members?: BtfMember[];
+  params?: BtfParam[];
+  enumValues?: BtfEnumValue[];
+  /** Func: linkage (0 static, 1 global, 2 extern). */
+  linkage?: number;
+}
+
+export class BtfError extends Error {}
+
+const MAGIC = 0xeb9f;
+
+/**
+ * A parsed BTF blob. Module BTF is "split": its type ids and string offsets continue where its
+ * base (vmlinux) stops, so parse it with the vmlinux Btf as `base`.
+ */
+export class Btf {
+  private readonly types: BtfType[] = [];
+  private readonly byName = new Map<string, number[]>();
+  /** First type id defined in this blob (1 for vmlinux). */
+  readonly firstId: number;
+
+  private constructor(readonly base: Btf | undefined, firstId: number) {
+    this.firstId = firstId;
+  }
+
+  static parse(buf: Uint8Array, base?: Btf): Btf {
+    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (b.length < 24 || b.readUInt16LE(0) !== MAGIC) throw new BtfError('not a BTF blob (bad magic)');
+    if (b.readUInt8(2) !== 1) throw new BtfError(`unsupported BTF version ${b.readUInt8(2)}`);
+    const hdrLen = b.readUInt32LE(4);
+    const typeOff = hdrLen + b.readUInt32LE(8);
+    const typeLen = b.readUInt32LE(12);
+    const strOff = hdrLen + b.readUInt32LE(16);
+    const strLen = b.readUInt32LE(20);
+    if (typeOff + typeLen > b.length || strOff + strLen > b.length) throw new BtfError('truncated BTF blob');
+    const strings = b.subarray(strOff, strOff + strLen);
+    const baseStrLen = base ? base.stringBytes : 0;
+    const str = (off: number): string => {
+      if (off < baseStrLen) return base!.string(off);
+      const o = off - baseStrLen;
+      if (o >= strings.length) throw new BtfError(`string offset ${off} out of range`);
+      const end = strings.indexOf(0, o);
+      return strings.toString('latin1', o, end < 0 ? strings.length : end);
+    };
+    const btf = new Btf(base, base ? base.nextId : 1);
+    btf.stringBytes = baseStrLen + strLen;
+    btf.ownStrings = strings;
+    let off = typeOff;
+    const end = typeOff + typeLen;
+    let id = btf.firstId;
+    while (off < end) {
+      const nameOff = b.readUInt32LE(off);
+      const info = b.readUInt32LE(off + 4);
+      const sizeOrType = b.readUInt32LE(off + 8);
+      off += 12;
+      const vlen = info & 0xffff;
+      const kind = ((info >>> 24) & 0x1f) as BtfKind;
+      const kindFlag = (info >>> 31) === 1;
+      const t: BtfType = { id, kind, name: str(nameOff), size: 0, ref: 0, kindFlag };
+      switch (kind) {
+        case BtfKind.Int: {
+          const enc = b.readUInt32LE(off);
+          off += 4;
+          t.size = sizeOrType;
+          t.intEncoding = { signed: ((enc >>> 24) & 1) === 1, char: ((enc >>> 24) & 2) === 2, bool: ((enc >>> 24) & 4) === 4, offset: (enc >>> 16) & 0xff, bits: enc & 0xff };
+          break;
+        }
+        case BtfKind.Ptr:
+        case BtfKind.Typedef:
+        case BtfKind.Volatile:
+        case BtfKind.Const:
+        case BtfKind.Restrict:
+        case BtfKind.TypeTag:
+          t.ref = sizeOrType;
+          break;
+        case BtfKind.Fwd:
+          break;
+        case BtfKind.Func:
+          t.ref = sizeOrType;
+          t.linkage = vlen;
+          break;
+        case BtfKind.Array:
+          t.array = { elem: b.readUInt32LE(off), index: b.readUInt32LE(off + 4), count: b.readUInt32LE(off + 8) };
+          off += 12;
+          break;
+        case BtfKind.Struct:
+        case BtfKind.Union: {
+          t.size = sizeOrType;
+          t.members = [];
+          for (let i = 0; i < vlen; i++, off += 12) {
+            const mOff = b.readUInt32LE(off + 8);
+            t.members.push({
+              name: str(b.readUInt32LE(off)),
+              type: b.readUInt32LE(off + 4),
+              bitOffset: kindFlag ? mOff & 0xffffff : mOff,
+              bitSize: kindFlag ? mOff >>> 24 : 0,
+            });
+          }
+          break;
+        }
+        case BtfKind.Enum: {
+          t.size = sizeOrType;
+          t.enumValues = [];
+          for (let i = 0; i < vlen; i++, off += 8) {
+            const v = kindFlag ? BigInt(b.readInt32LE(off + 4)) : BigInt(b.readUInt32LE(off + 4));
+            t.enumValues.push({ name: str(b.readUInt32LE(off)), value: v });
+          }
+          break;
+        }
+        case BtfKind.Enum64: {
+          t.size = sizeOrType;
+          t.enumValues = [];
+          for (let i = 0; i < vlen; i++, off += 12) {
+            const raw = (BigInt(b.readUInt32LE(off + 8)) << 32n) | BigInt(b.readUInt32LE(off + 4));
+            t.enumValues.push({ name: str(b.readUInt32LE(off)), value: kindFlag ? BigInt.asIntN(64, raw) : raw });
+          }
+          break;
+        }
+        case BtfKind.FuncProto: {
+          t.ref = sizeOrType;
+          t.params = [];
+          for (let i = 0; i < vlen; i++, off += 8) t.params.push({ name: str(b.readUInt32LE(off)), type: b.readUInt32LE(off + 4) });
+          break;
+        }
+        case BtfKind.Var:
+          t.ref = sizeOrType;
+          t.linkage = b.readUInt32LE(off);
+          off += 4;
+          break;
+        case BtfKind.Datasec:
+          t.size = sizeOrType;
+          off += 12 * vlen;
+          break;
+        case BtfKind.Float:
+          t.size = sizeOrType;
+          break;
+        case BtfKind.DeclTag:
+          t.ref = sizeOrType;
+          off += 4;
+          break;
+        default:
+          throw new BtfError(`unknown BTF kind ${kind} for type ${id} at byte ${off - 12}`);
+      }
+      btf.types.push(t);
+      if (t.name) {
+        const list = btf.byName.get(t.name);
+        if (list) list.push(id);
+        else btf.byName.set(t.name, [id]);
+      }
+      id++;
+    }
+    if (off !== end) throw new BtfError('type section does not end on a type boundary');
+    return btf;
+  }
+
+  private stringBytes = 0;
+  private ownStrings: Buffer = Buffer.alloc(0);
+
+  private string(off: number): string {
+    const baseLen = this.base ? this.base.stringBytes : 0;
+    if (off < baseLen) return this.base!.string(off);
+    const o = off - baseLen;
+    const end = this.ownStrings.indexOf(0, o);
+    return this.ownStrings.toString('latin1', o, end < 0 ? this.ownStrings.length : end);
+  }
+
+  /** One past the last type id defined here (where split BTF built on this one starts). */
+  get nextId(): number {
+    return this.firstId + this.types.length;
+  }
+
+  /** Number of types in this blob (not counting the base). */
+  get count(): number {
+    return this.types.length;
+  }
+
+  type(id: number): BtfType {
+    if (id === 0) return { id: 0, kind: BtfKind.Void, name: 'void', size: 0, ref: 0, kindFlag: false };
+    if (id < this.firstId) {
+      if (!this.base) throw new BtfError(`type id ${id} out of range`);
+      return this.base.type(id);
+    }
+    const t = this.types[id - this.firstId];
+    if (!t) throw new BtfError(`type id ${id} out of range`);
+    return t;
+  }
+
+  /** Ids of types with this name (this blob first, then the base), optionally of one kind. */
+  find(name: string, kind?: BtfKind): number[] {
+    const own = (this.byName.get(name) ?? []).filter((id) => kind === undefined || this.type(id).kind === kind);
+    return [...own, ...(this.base ? this.base.find(name, kind) : [])];
+  }
+
+  /** Skips typedef, const, volatile, restrict and type tags. */
+  resolve(id: number): BtfType {
+    let t = this.type(id);
+    for (let guard = 0; guard < 64; guard++) {
+      if (t.kind === BtfKind.Typedef || t.kind === BtfKind.Const || t.kind === BtfKind.Volatile || t.kind === BtfKind.Restrict || t.kind === BtfKind.TypeTag) {
+        t = this.type(t.ref);
+      } else {
+        return t;
+      }
+    }
+    throw new BtfError(`type ${id}: qualifier chain too long`);
+  }
+
+  /** Size in bytes of a type as C's sizeof would give it. */
+  sizeof(id: number): number {
+    const t = this.resolve(id);
+    switch (t.kind) {
+      case BtfKind.Int:
+      case BtfKind.Struct:
+      case BtfKind.Union:
+      case BtfKind.Enum:
+      case BtfKind.Enum64:
+      case BtfKind.Float:
+        return t.size;
+      case BtfKind.Ptr:
+        return 8;
+      case BtfKind.Array:
+        return t.array!.count * this.sizeof(t.array!.elem);
+      default:
+        return 0;
+    }
+  }
+
+  /** A function's prototype: its parameters (names and types) and return type. */
+  funcProto(name: string): { params: BtfParam[]; ret: number; func: BtfType } | undefined {
+    const fid = this.find(name, BtfKind.Func)[0];
+    if (fid === undefined) return undefined;
+    const func = this.type(fid);
+    const proto = this.type(func.ref);
+    if (proto.kind !== BtfKind.FuncProto) return undefined;
+    return { params: proto.params ?? [], ret: proto.ref, func };
+  }
+
+  /**
+   * Finds a member by name in a struct/union, looking through anonymous struct/union members as
+   * C does. Returns the member with its bit offset from the start of `id`.
+   */
+  member(id: number, name: string): BtfMember | undefined {
+    const t = this.resolve(id);
+    if (t.kind !== BtfKind.Struct && t.kind !== BtfKind.Union) return undefined;
+    for (const m of t.members ?? []) {
+      if (m.name === name) return m;
+      if (m.name === '') {
+        const inner = this.member(m.type, name);
+        if (inner) return { ...inner, bitOffset: m.bitOffset + inner.bitOffset };
+      }
+    }
+    return undefined;
+  }
+
+  /** Member names visible in a struct/union (anonymous members flattened), for "did you mean" lists. */
+  memberNames(id: number): string[] {
+    const t = this.resolve(id);
+    if (t.kind !== BtfKind.Struct && t.kind !== BtfKind.Union) return [];
+    const out: string[] = [];
+    for (const m of t.members ?? []) {
+      if (m.name === '') out.push(...this.memberNames(m.type));
+      else out.push(m.name);
+    }
+    return out;
+  }
+
+  /** The C spelling of a type, e.g. "struct task_struct *", "const char *", "char [16]". */
+  typeName(id: number): string {
+    const t = this.type(id);
+    switch (t.kind) {
+      case BtfKind.Void:
+        return 'void';
+      case BtfKind.Int:
+      case BtfKind.Float:
+      case BtfKind.Typedef:
+        return t.name;
+      case BtfKind.Struct:
+        return `struct ${t.name || '(anon)'}`;
+      case BtfKind.Union:
+        return `union ${t.name || '(anon)'}`;
+      case BtfKind.Enum:
+      case BtfKind.Enum64:
+        return `enum ${t.name || '(anon)'}`;
+      case BtfKind.Fwd:
+        return `${t.kindFlag ? 'union' : 'struct'} ${t.name}`;
+      case BtfKind.Ptr: {
+        const inner = this.type(t.ref);
+        if (inner.kind === BtfKind.FuncProto) return `${this.typeName(inner.ref)} (*)(${(inner.params ?? []).map((p) => this.typeName(p.type)).join(', ')})`;
+        const s = this.typeName(t.ref);
+        return s.endsWith('*') ? `${s}*` : `${s} *`;
+      }
+      case BtfKind.Const:
+        return `const ${this.typeName(t.ref)}`;
+      case BtfKind.Volatile:
+        return `volatile ${this.typeName(t.ref)}`;
+      case BtfKind.Restrict:
+        return `${this.typeName(t.ref)} restrict`;
+      case BtfKind.TypeTag:
+      case BtfKind.DeclTag:
+        return this.typeName(t.ref);
+      case BtfKind.Array:
+        return `${this.typeName(t.array!.elem)} [${t.array!.count}]`;
+      case BtfKind.FuncProto:
+        return `${this.typeName(t.ref)} (${(t.params ?? []).map((p) => this.typeName(p.type)).join(', ')})`;
+      case BtfKind.Func:
+        return `${t.name}: ${this.typeName(t.ref)}`;
+      case BtfKind.Var:
+        return this.typeName(t.ref);
+      case BtfKind.Datasec:
+        return `section ${t.name}`;
+      default:
+        return `(kind ${t.kind})`;
+    }
+  }
+}
