@@ -7,6 +7,7 @@ import { assertNever } from './ast.js';
 import { diag, type DiagCode, type Diagnostic } from './diagnostics.js';
 import { loadLibrary, type Library } from './library.js';
 import type { Pass1Context } from './pass1.js';
+import { emptyElision, liveUses, optimize, type Elision } from './optimize.js';
 import { derivePoint, flatten, type AliasEntry, type DerivedProbe } from './probes.js';
 import type { KernelModel } from '../remote/model.js';
 
@@ -62,6 +63,8 @@ export interface Resolved {
   /** Library files the program uses, in inclusion order. */
   readonly files: readonly string[];
   readonly types: TypeTable;
+  /** Code the optimizer removed (empty with -u); later passes skip it. */
+  readonly elision: Elision;
 }
 
 export interface ElaborateOptions {
@@ -101,6 +104,7 @@ class Elaborator {
   private readonly pendingProbes: { decl: ProbeDecl; file: string | undefined }[] = [];
   private readonly types: TypeTable = { vars: new Map(), funcs: new Map() };
   private reporting = false;
+  private elision: Elision = emptyElision();
   private changed = false;
   private readonly reported = new Set<string>();
 
@@ -125,6 +129,13 @@ class Elaborator {
     for (const d of this.program.decls) if (d.kind === 'probe') this.pendingProbes.push({ decl: d, file: undefined });
     if (this.opts.unoptimized) for (const fs of this.userFuncs.values()) for (const f of fs) this.functionUnit(f);
     this.drain();
+    for (const g of [...this.userGlobals.values(), ...this.libGlobals.values()]) {
+      const d = g.decl as GlobalDecl | undefined;
+      if (d && (d.wrap || d.size) && !g.arity && g.reads + g.writes > 0) this.error('TS4066', d.span, [g.name, d.wrap ? '%' : `[${d.size!.text}]`]);
+    }
+    if (!this.opts.unoptimized) {
+      this.elision = optimize(this.units, (f) => f.decl.body.kind === 'embedded' && f.decl.body.pragmas.includes('pure'));
+    }
     if (this.probeList.length === 0 && !this.diagnostics.some((d) => d.severity === 'error')) this.error('TS4060', this.program.span);
     this.inferTypes();
     this.warnings();
@@ -398,6 +409,29 @@ class Elaborator {
     }
   }
 
+  /** `$name` needs a probe that has target variables; `$return` a return probe; tracepoint fields must exist. */
+  private checkTargetVar(unit: Unit, name: string, span: Decl['span']): void {
+    if (unit.kind !== 'probe') return;
+    for (const p of unit.probes) {
+      if (p.family !== 'kernel.function' && p.family !== 'kprobe.function' && p.family !== 'kernel.trace') {
+        this.error('TS4068', span, [name, p.point]);
+        return;
+      }
+      if (name === 'return' && !p.isReturn) {
+        this.error('TS4067', span, [p.point]);
+        return;
+      }
+      if (p.family === 'kernel.trace' && !p.unverified && this.opts.kernel) {
+        const tp = this.opts.kernel.tracepoints.get(`${p.detail.system}:${p.detail.event}`);
+        if (tp && !tp.fields.some((f) => f.name === name)) {
+          const fields = tp.fields.filter((f) => !f.common).map((f) => '$' + f.name).join(' ');
+          this.error('TS4069', span, [name, p.point, fields || '(none)']);
+          return;
+        }
+      }
+    }
+  }
+
   private noteArity(sym: VarSym, n: number, span: Decl['span']): void {
     if (sym.arity === undefined) sym.arity = n;
     else if (sym.arity !== n) this.error('TS4052', span, [sym.name, n, sym.arity]);
@@ -440,14 +474,17 @@ class Elaborator {
         this.resolveExpr(unit, e.operand);
         return;
       case 'crement':
+        if (!isLvalue(e.operand)) this.error('TS4065', e.operand.span, [e.op]);
         this.resolveExpr(unit, e.operand, true);
         this.resolveExpr(unit, e.operand);
         return;
       case 'assign':
+        if (!isLvalue(e.target)) this.error('TS4065', e.target.span, [e.op]);
         if (e.op === '<<<' && e.target.kind === 'symbol') {
-          // Statistics are always global: `x <<< v` on an undeclared x is the classic missing-global mistake.
-          const sym = this.bindVar(unit, e.target, true, true, false);
-          if (sym) this.noteArity(sym, 0, e.span);
+          // A local statistic is an error only if the store survives optimization (see typeExpr).
+          const isGlobal = unit.locals.has(e.target.name) ? false : !!(this.userGlobals.get(e.target.name) ?? this.libGlobal(e.target.name, unit.file));
+          const sym = this.bindVar(unit, e.target, false, true, false);
+          if (sym && isGlobal) this.noteArity(sym, 0, e.span);
         } else {
           this.resolveExpr(unit, e.target, true);
           if (e.op !== '=') this.resolveExpr(unit, e.target);
@@ -564,6 +601,7 @@ class Elaborator {
   }
 
   private typeStmt(unit: Unit, s: Stmt): void {
+    if (this.elision.stmts.has(s)) return;
     switch (s.kind) {
       case 'block':
         for (const x of s.stmts) this.typeStmt(unit, x);
@@ -586,9 +624,9 @@ class Elaborator {
         this.typeStmt(unit, s.body);
         return;
       case 'for':
-        if (s.init) this.typeExpr(unit, s.init, undefined, true);
+        if (s.init && !this.elision.exprs.has(s.init)) this.typeExpr(unit, s.init, undefined, true);
         if (s.cond) this.expect(unit, s.cond, 'long', 'a for condition');
-        if (s.step) this.typeExpr(unit, s.step, undefined, true);
+        if (s.step && !this.elision.exprs.has(s.step)) this.typeExpr(unit, s.step, undefined, true);
         this.typeStmt(unit, s.body);
         return;
       case 'foreach': {
@@ -754,10 +792,17 @@ class Elaborator {
         this.expect(unit, e.operand, 'long', `the operand of '${e.op}'`);
         return 'long';
       case 'crement':
-        this.expect(unit, e.operand, 'long', `the operand of '${e.op}'`);
+        if (!this.elision.stores.has(e)) this.expect(unit, e.operand, 'long', `the operand of '${e.op}'`);
         return 'long';
       case 'assign': {
+        if (this.elision.stores.has(e)) return this.typeExpr(unit, e.value, undefined, true);
         if (e.op === '<<<') {
+          const local = e.target.kind === 'symbol' ? (unit.bindings.get(e.target) as VarSym | undefined) : undefined;
+          if (local && local.scope !== 'global') {
+            if (this.reporting) this.error('TS4040', e.target.span, [local.name]);
+            this.expect(unit, e.value, 'long', "the value of '<<<'");
+            return 'long';
+          }
           if (e.target.kind === 'symbol' || e.target.kind === 'index') {
             this.typeExpr(unit, e.target, 'stats', false, false);
             const sym = unit.bindings.get(e.target.kind === 'symbol' ? e.target : (e.target.base as SymbolRef)) as VarSym | undefined;
@@ -820,6 +865,8 @@ class Elaborator {
       case 'atVar':
       case 'cast':
       case 'autocast':
+        // Checked on live code only: the optimizer may have removed a statement naming a missing variable.
+        if (e.kind === 'target' && this.reporting) this.checkTargetVar(unit, e.name, e.span);
         for (const c of e.components) if (c.kind === 'subscript') this.expect(unit, c.index, 'long', 'a target-variable subscript');
         if (e.kind === 'cast' || e.kind === 'autocast') this.typeExpr(unit, e.operand, undefined);
         // Without type information from BTF every target value is a long (pointers included).
@@ -852,40 +899,42 @@ class Elaborator {
   private checkResolvedTypes(): void {
     const seen = new Set<VarSym>();
     for (const u of this.units) {
-      for (const sym of [...u.bindings.values()]) {
-        if (sym.kind !== 'var' || seen.has(sym)) continue;
+      for (const sym of liveUses(u, this.elision).keys()) {
+        if (seen.has(sym)) continue;
         seen.add(sym);
-        const t = this.types.vars.get(sym)!;
-        const decl = sym.decl ?? [...u.bindings.entries()].find(([, v]) => v === sym)?.[0];
-        if (t.value === undefined) this.error('TS4051', decl?.span, [sym.name]);
+        if (this.types.vars.get(sym)!.value === undefined) this.error('TS4051', this.declSpan(u, sym), [sym.name]);
       }
-    }
-    for (const [f, unit] of this.funcUnits) {
-      const sig = this.types.funcs.get(f)!;
-      sig.params.forEach((p, i) => {
-        if (p === undefined && (unit.locals.get(f.decl.params[i]!.name)?.reads ?? 0) > 0) this.error('TS4051', f.decl.params[i]!.span, [f.decl.params[i]!.name]);
-      });
     }
   }
 
+  /** Where to point for a variable: its declaration, else its first use in the unit. */
+  private declSpan(u: Unit, sym: VarSym): Decl['span'] | undefined {
+    return sym.decl?.span ?? [...u.bindings.entries()].find(([, v]) => v === sym)?.[0].span;
+  }
+
   private warnings(): void {
+    const globalUses = new Map<VarSym, { reads: number; writes: number }>();
     for (const u of this.units) {
-      if (u.file !== undefined) continue;
-      for (const sym of u.locals.values()) {
-        if (sym.scope === 'local' && sym.writes === 0 && sym.reads > 0) {
-          const at = [...u.bindings.entries()].find(([, v]) => v === sym)?.[0];
-          this.error('TS4070', at?.span, [sym.name]);
+      const uses = liveUses(u, this.elision);
+      for (const [sym, n] of uses) {
+        if (sym.scope === 'global') {
+          const g = globalUses.get(sym) ?? { reads: 0, writes: 0 };
+          g.reads += n.reads;
+          g.writes += n.writes;
+          globalUses.set(sym, g);
+        } else if (u.file === undefined && sym.scope === 'local' && n.writes === 0 && n.reads > 0) {
+          this.error('TS4070', this.declSpan(u, sym), [sym.name]);
         }
       }
     }
-    for (const g of this.userGlobals.values()) {
-      if (g.writes === 0 && g.reads > 0 && g.decl && !('init' in g.decl && g.decl.init)) this.error('TS4071', g.decl.span, [g.name]);
+    for (const [g, n] of globalUses) {
+      if (g.file === undefined && n.writes === 0 && n.reads > 0 && g.decl && !('init' in g.decl && g.decl.init)) this.error('TS4071', g.decl.span, [g.name]);
     }
   }
 
   result(): Resolved {
     const used = new Set<VarSym>();
-    for (const u of this.units) for (const s of u.bindings.values()) if (s.kind === 'var' && s.scope === 'global') used.add(s);
+    for (const u of this.units) for (const sym of liveUses(u, this.elision).keys()) if (sym.scope === 'global') used.add(sym);
     const globals = [...this.userGlobals.values(), ...this.libGlobals.values()].filter((g) => this.opts.unoptimized ? g.file === undefined || used.has(g) : used.has(g));
     return {
       program: this.program,
@@ -894,8 +943,13 @@ class Elaborator {
       globals,
       files: this.included,
       types: this.types,
+      elision: this.elision,
     };
   }
+}
+
+function isLvalue(e: Expr): boolean {
+  return ['symbol', 'index', 'target', 'atVar', 'cast', 'autocast'].includes(e.kind);
 }
 
 function isTarget(e: Expr): boolean {

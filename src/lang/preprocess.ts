@@ -369,16 +369,15 @@ export function preprocess(file: SourceFile, facts: PpFacts, library: ReadonlyMa
           return fnmatch(unquote(r.text), lhs) === (op.text === '==');
         }
         if (r.type === 'number') {
-          // An option the kernel does not set compares as false rather than failing the script.
-          if (!facts.config.has(name)) return op.text === '!=';
-          const n = parseCNumber(lhs);
+          // An unset option reads as the empty string, which strtoll takes as 0.
+          const n = lhs === '' ? 0n : parseCNumber(lhs);
           if (n === undefined) bad('config option value not a number', l);
           return cmp(Math.sign(Number(n! - parseCNumber(r.text)!)), op.text);
         }
         if (r.type === 'ident' && r.text.startsWith('CONFIG_')) {
           const rhs = facts.config.get(r.text) ?? '';
-          const a = parseCNumber(lhs);
-          const b = parseCNumber(rhs);
+          const a = lhs === '' ? 0n : parseCNumber(lhs);
+          const b = rhs === '' ? 0n : parseCNumber(rhs);
           if (a !== undefined && b !== undefined) return cmp(Math.sign(Number(a - b)), op.text);
           return cmp(lhs < rhs ? -1 : lhs > rhs ? 1 : 0, op.text);
         }

@@ -170,8 +170,12 @@ function deriveBuiltin(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs
     return [];
   };
   if (names.some((n) => n.includes('*'))) {
-    if (names.some((n) => /\*\*/.test(n) && n !== '**')) return fail('TS4013', [pointText(flat), 'a "**" wildcard must be a whole component']);
-    return fail('TS4010', [pointText(flat)]);
+    if (names.some((n) => /\*\*/.test(n))) return fail('TS4013', [pointText(flat), '"**" matches only probe alias names']);
+    // Expand wildcards over the built-in vocabulary; expansions that fail are dropped, as for optional points.
+    const out: DerivedProbe[] = [];
+    for (const concrete of expandWildcards(flat)) out.push(...deriveBuiltin(concrete, base, ctx, [], at));
+    if (out.length === 0) return fail('TS4010', [pointText(flat)]);
+    return out;
   }
   const head = flat[0]!;
   const numArg = (c: Component | undefined): bigint | undefined => (c?.arg?.kind === 'number' && c.arg.value !== null ? c.arg.value : undefined);
@@ -206,6 +210,41 @@ function deriveBuiltin(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs
   }
 
   return fail('TS4014', [pointText(flat), head.name]);
+}
+
+/** The names built-in probe points are made of, as a tree, for expanding wildcards like `kernel.func*.*`. */
+interface Vocab {
+  readonly [name: string]: Vocab;
+}
+const FUNCTION_SUFFIXES: Vocab = { call: {}, exported: {}, inline: {}, return: { maxactive: {} } };
+const KPROBE_SUFFIXES: Vocab = { call: {}, return: { maxactive: {} } };
+const TIMER_SUFFIX: Vocab = { randomize: {} };
+const VOCABULARY: Vocab = {
+  begin: {}, end: {}, error: {}, never: {},
+  timer: {
+    s: TIMER_SUFFIX, sec: TIMER_SUFFIX, ms: TIMER_SUFFIX, msec: TIMER_SUFFIX, us: TIMER_SUFFIX, usec: TIMER_SUFFIX,
+    ns: TIMER_SUFFIX, nsec: TIMER_SUFFIX, jiffies: TIMER_SUFFIX, hz: {}, profile: { tick: {} },
+  },
+  kernel: { function: FUNCTION_SUFFIXES, statement: { absolute: {}, nearest: {} }, trace: {} },
+  module: { function: FUNCTION_SUFFIXES, statement: { absolute: {}, nearest: {} } },
+  kprobe: { function: KPROBE_SUFFIXES, module: { function: KPROBE_SUFFIXES }, statement: { absolute: {} } },
+};
+
+/** All concrete points a wildcarded point names in the built-in vocabulary (arguments are kept). */
+function expandWildcards(flat: FlatPoint): FlatPoint[] {
+  const out: FlatPoint[] = [];
+  const walk = (i: number, node: Vocab, acc: Component[]): void => {
+    if (i === flat.length) {
+      out.push(acc);
+      return;
+    }
+    const c = flat[i]!;
+    for (const name of Object.keys(node)) {
+      if (c.name.includes('*') ? fnmatch(c.name, name) : c.name === name) walk(i + 1, node[name]!, [...acc, { ...c, name }]);
+    }
+  };
+  walk(0, VOCABULARY, []);
+  return out;
 }
 
 type Maker = (family: ProbeFamily, detail: Record<string, string | number | boolean>, point?: string, isReturn?: boolean, unverified?: boolean) => DerivedProbe;

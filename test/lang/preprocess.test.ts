@@ -67,6 +67,7 @@ describe('conditions', () => {
     expect(cond('CONFIG_NR_CPUS < CONFIG_HZ', { config })).toBe('T');
     expect(cond('CONFIG_MISSING == "y"', { config })).toBe('F');
     expect(cond('CONFIG_MISSING > 3', { config })).toBe('F');
+    expect(cond('CONFIG_MISSING == 0', { config })).toBe('T');
     expect(cond('CONFIG_SMP > 3', { config })).toMatch(/not a number/);
   });
   it('argument counts, literals, grouping', () => {
