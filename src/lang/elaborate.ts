@@ -104,6 +104,8 @@ class Elaborator {
   private readonly pendingProbes: { decl: ProbeDecl; file: string | undefined }[] = [];
   private readonly types: TypeTable = { vars: new Map(), funcs: new Map() };
   private reporting = false;
+  /** Variables already reported as misused; no further "unresolved type" noise about them. */
+  private readonly broken = new Set<VarSym>();
   private elision: Elision = emptyElision();
   private changed = false;
   private readonly reported = new Set<string>();
@@ -270,7 +272,10 @@ class Elaborator {
   private lookupVar(unit: Unit, name: string, asArray: boolean, at: SymbolRef | ForeachKey): VarSym | undefined {
     const local = unit.locals.get(name);
     if (local) {
-      if (asArray) this.error('TS4040', at.span, [name]);
+      if (asArray) {
+        this.error('TS4040', at.span, [name]);
+        this.broken.add(local);
+      }
       return local;
     }
     const g = this.userGlobals.get(name) ?? this.libGlobal(name, unit.file);
@@ -553,12 +558,32 @@ class Elaborator {
       this.changed = false;
       for (const u of this.units) for (const b of u.bodies) this.typeStmt(u, b);
       for (const u of this.units) for (const p of u.probes.slice(0, 1)) for (const c of p.conditions) this.typeExpr(u, c, 'long');
+      this.syncParams();
       if (!this.changed) break;
     }
     this.reporting = true;
     for (const u of this.units) for (const b of u.bodies) this.typeStmt(u, b);
     for (const u of this.units) for (const p of u.probes.slice(0, 1)) for (const c of p.conditions) this.typeExpr(u, c, 'long');
     this.checkResolvedTypes();
+  }
+
+  /** A parameter's type can be learnt from the body or from callers; keep signature and local in step. */
+  private syncParams(): void {
+    for (const [f, unit] of this.funcUnits) {
+      const sig = this.types.funcs.get(f)!;
+      f.decl.params.forEach((p, i) => {
+        const local = unit.locals.get(p.name);
+        if (!local) return;
+        const lt = this.types.vars.get(local)!;
+        if (sig.params[i] === undefined && lt.value !== undefined) {
+          sig.params[i] = lt.value;
+          this.changed = true;
+        } else if (sig.params[i] !== undefined && lt.value === undefined) {
+          lt.value = sig.params[i];
+          this.changed = true;
+        }
+      });
+    }
   }
 
   private mismatch(span: Decl['span'], want: Ty, have: Ty, what: string): void {
@@ -799,7 +824,8 @@ class Elaborator {
         if (e.op === '<<<') {
           const local = e.target.kind === 'symbol' ? (unit.bindings.get(e.target) as VarSym | undefined) : undefined;
           if (local && local.scope !== 'global') {
-            if (this.reporting) this.error('TS4040', e.target.span, [local.name]);
+            if (this.reporting && !this.broken.has(local)) this.error('TS4040', e.target.span, [local.name]);
+            this.broken.add(local);
             this.expect(unit, e.value, 'long', "the value of '<<<'");
             return 'long';
           }
@@ -902,7 +928,7 @@ class Elaborator {
       for (const sym of liveUses(u, this.elision).keys()) {
         if (seen.has(sym)) continue;
         seen.add(sym);
-        if (this.types.vars.get(sym)!.value === undefined) this.error('TS4051', this.declSpan(u, sym), [sym.name]);
+        if (this.types.vars.get(sym)!.value === undefined && !this.broken.has(sym)) this.error('TS4051', this.declSpan(u, sym), [sym.name]);
       }
     }
   }

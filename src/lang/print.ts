@@ -8,6 +8,14 @@ import {
 
 const INDENT = '  ';
 
+/** Lets `-p2` leave out what the optimizer removed: whole statements, and stores whose value alone remains. */
+export interface PrintOptions {
+  readonly omitStmt?: (s: Stmt) => boolean;
+  readonly storeElided?: (e: Expr) => boolean;
+  readonly omitExpr?: (e: Expr) => boolean;
+}
+const NONE: PrintOptions = {};
+
 export function printProgram(p: Program): string {
   return p.decls.map((d) => printDecl(d)).join('\n') + (p.decls.length ? '\n' : '');
 }
@@ -61,45 +69,45 @@ function printPart(c: PointPart): string {
   }
 }
 
-export function printStmt(s: Stmt, depth: number): string {
+export function printStmt(s: Stmt, depth: number, o: PrintOptions = NONE): string {
   const pad = INDENT.repeat(depth);
   /** A nested statement on its own line (blocks stay on the header line). */
-  const sub = (b: Stmt): string => (b.kind === 'block' ? ' ' + printStmt(b, depth) : '\n' + INDENT.repeat(depth + 1) + printStmt(b, depth + 1));
+  const sub = (b: Stmt): string => (b.kind === 'block' ? ' ' + printStmt(b, depth, o) : '\n' + INDENT.repeat(depth + 1) + printStmt(b, depth + 1, o));
   switch (s.kind) {
     case 'block':
-      if (s.stmts.length === 0) return '{}';
-      return '{\n' + s.stmts.map((x) => INDENT.repeat(depth + 1) + printStmt(x, depth + 1)).join('\n') + '\n' + pad + '}';
+      if (s.stmts.every((x) => o.omitStmt?.(x))) return '{}';
+      return '{\n' + s.stmts.filter((x) => !o.omitStmt?.(x)).map((x) => INDENT.repeat(depth + 1) + printStmt(x, depth + 1, o)).join('\n') + '\n' + pad + '}';
     case 'empty':
       return ';';
     case 'exprStmt':
-      return printExpr(s.expr) + ';';
+      return printExpr(s.expr, o) + ';';
     case 'if': {
-      let out = `if (${printExpr(s.cond)})${sub(s.then)}`;
+      let out = `if (${printExpr(s.cond, o)})${sub(s.then)}`;
       if (s.else) {
         out += (s.then.kind === 'block' ? ' ' : '\n' + pad) + 'else';
-        out += s.else.kind === 'if' ? ' ' + printStmt(s.else, depth) : sub(s.else);
+        out += s.else.kind === 'if' ? ' ' + printStmt(s.else, depth, o) : sub(s.else);
       }
       return out;
     }
     case 'while':
-      return `while (${printExpr(s.cond)})${sub(s.body)}`;
+      return `while (${printExpr(s.cond, o)})${sub(s.body)}`;
     case 'for':
-      return `for (${s.init ? printExpr(s.init) : ''};${s.cond ? ' ' + printExpr(s.cond) : ''};${s.step ? ' ' + printExpr(s.step) : ''})${sub(s.body)}`;
+      return `for (${s.init && !o.omitExpr?.(s.init) ? printExpr(s.init, o) : ''};${s.cond ? ' ' + printExpr(s.cond, o) : ''};${s.step && !o.omitExpr?.(s.step) ? ' ' + printExpr(s.step, o) : ''})${sub(s.body)}`;
     case 'foreach': {
       let h = 'foreach (';
       if (s.value) h += `${printKey(s.value)} = `;
-      h += `[${s.keys.map(printKey).join(', ')}] in ${printExpr(s.array)}`;
-      if (s.slice) h += `[${s.slice.map(printKeyExpr).join(', ')}]`;
+      h += `[${s.keys.map(printKey).join(', ')}] in ${printExpr(s.array, o)}`;
+      if (s.slice) h += `[${s.slice.map((k) => printKeyExpr(k, o)).join(', ')}]`;
       if (s.arraySort !== 0) h += `${s.sortAggregate ? ' @' + s.sortAggregate + ' ' : ''}${s.arraySort > 0 ? '+' : '-'}`;
-      if (s.limit) h += ` limit ${printExpr(s.limit)}`;
+      if (s.limit) h += ` limit ${printExpr(s.limit, o)}`;
       return h + ')' + sub(s.body);
     }
     case 'return':
-      return s.value ? `return ${printExpr(s.value)};` : 'return;';
+      return s.value ? `return ${printExpr(s.value, o)};` : 'return;';
     case 'delete':
-      return `delete ${printExpr(s.target)};`;
+      return `delete ${printExpr(s.target, o)};`;
     case 'try':
-      return `try ${printStmt(s.body, depth)} catch${s.catchVar ? ` (${s.catchVar})` : ''} ${printStmt(s.handler, depth)}`;
+      return `try ${printStmt(s.body, depth, o)} catch${s.catchVar ? ` (${s.catchVar})` : ''} ${printStmt(s.handler, depth, o)}`;
     case 'next':
     case 'break':
     case 'continue':
@@ -113,8 +121,8 @@ function printKey(k: ForeachKey): string {
   return k.name + (k.sort > 0 ? '+' : k.sort < 0 ? '-' : '');
 }
 
-function printKeyExpr(e: Expr | null): string {
-  return e === null ? '*' : printExpr(e);
+function printKeyExpr(e: Expr | null, o: PrintOptions = NONE): string {
+  return e === null ? '*' : printExpr(e, o);
 }
 
 /** Binding strength of each expression form, loosest first, as the grammar's precedence ladder has it. */
@@ -142,19 +150,20 @@ function level(e: Expr): number {
 }
 
 /** Prints `e` in parentheses unless it binds at least as tightly as `min`. */
-function at(e: Expr, min: number): string {
-  return level(e) >= min ? printExpr(e) : `(${printExpr(e)})`;
+function at(e: Expr, min: number, o: PrintOptions): string {
+  return level(e) >= min ? printExpr(e, o) : `(${printExpr(e, o)})`;
 }
 
-function tail(t: TargetTail): string {
-  return t.components.map(printComponent).join('') + (t.pretty === 2 ? '$$' : t.pretty === 1 ? '$' : '');
+function tail(t: TargetTail, o: PrintOptions): string {
+  return t.components.map((c) => printComponent(c, o)).join('') + (t.pretty === 2 ? '$$' : t.pretty === 1 ? '$' : '');
 }
 
-function printComponent(c: TargetComponent): string {
-  return c.kind === 'member' ? `->${c.name}` : `[${printExpr(c.index)}]`;
+function printComponent(c: TargetComponent, o: PrintOptions): string {
+  return c.kind === 'member' ? `->${c.name}` : `[${printExpr(c.index, o)}]`;
 }
 
-export function printExpr(e: Expr): string {
+export function printExpr(e: Expr, o: PrintOptions = NONE): string {
+  if (o.storeElided?.(e) && (e.kind === 'assign' || e.kind === 'crement')) return e.kind === 'assign' ? printExpr(e.value, o) : '0';
   switch (e.kind) {
     case 'number':
       return e.text;
@@ -163,53 +172,53 @@ export function printExpr(e: Expr): string {
     case 'symbol':
       return e.name;
     case 'index':
-      return `${printExpr(e.base)}[${e.keys.map(printKeyExpr).join(', ')}]`;
+      return `${printExpr(e.base, o)}[${e.keys.map((k) => printKeyExpr(k, o)).join(', ')}]`;
     case 'call':
     case 'print':
-      return `${e.name}(${e.args.map(printExpr).join(', ')})`;
+      return `${e.name}(${e.args.map((x) => printExpr(x, o)).join(', ')})`;
     case 'binary': {
       const l = BINARY_LEVEL[e.op]!;
       // Comparisons chain through the regex level on the left only; everything else is left-associative.
-      return `${at(e.left, l)} ${e.op} ${at(e.right, l === 9 ? 10 : l + 1)}`;
+      return `${at(e.left, l, o)} ${e.op} ${at(e.right, l === 9 ? 10 : l + 1, o)}`;
     }
     case 'unary':
-      return `${e.op}${at(e.operand, PRIMARY)}`;
+      return `${e.op}${at(e.operand, PRIMARY, o)}`;
     case 'crement':
-      return e.prefix ? `${e.op}${at(e.operand, PRIMARY)}` : `${at(e.operand, PRIMARY)}${e.op}`;
+      return e.prefix ? `${e.op}${at(e.operand, PRIMARY, o)}` : `${at(e.operand, PRIMARY, o)}${e.op}`;
     case 'assign':
-      return `${at(e.target, 3)} ${e.op} ${printExpr(e.value)}`;
+      return `${at(e.target, 3, o)} ${e.op} ${printExpr(e.value, o)}`;
     case 'ternary':
-      return `${at(e.cond, 3)} ? ${printExpr(e.then)} : ${printExpr(e.else)}`;
+      return `${at(e.cond, 3, o)} ? ${printExpr(e.then, o)} : ${printExpr(e.else, o)}`;
     case 'in':
-      return `[${e.keys.map(printKeyExpr).join(', ')}] in ${printExpr(e.array)}`;
+      return `[${e.keys.map((k) => printKeyExpr(k, o)).join(', ')}] in ${printExpr(e.array, o)}`;
     case 'regex':
-      return `${at(e.left, 10)} ${e.op} ${quote(e.pattern.value)}`;
+      return `${at(e.left, 10, o)} ${e.op} ${quote(e.pattern.value)}`;
     case 'stat':
-      return `@${e.op}(${printExpr(e.operand)}${e.shift ? ', ' + e.shift.text : ''})`;
+      return `@${e.op}(${printExpr(e.operand, o)}${e.shift ? ', ' + e.shift.text : ''})`;
     case 'hist':
-      return `@${e.op}(${[e.operand, ...e.params].map(printExpr).join(', ')})`;
+      return `@${e.op}(${[e.operand, ...e.params].map((x) => printExpr(x, o)).join(', ')})`;
     case 'target':
-      return `${e.addressOf ? '&' : ''}$${e.name}${tail(e)}`;
+      return `${e.addressOf ? '&' : ''}$${e.name}${tail(e, o)}`;
     case 'contextVars':
       return `$$${e.which}${e.pretty === 2 ? '$$' : e.pretty === 1 ? '$' : ''}`;
     case 'cast':
-      return `${e.addressOf ? '&' : ''}@cast(${printExpr(e.operand)}, ${quote(e.type)}${e.module !== undefined ? ', ' + quote(e.module) : ''})${tail(e)}`;
+      return `${e.addressOf ? '&' : ''}@cast(${printExpr(e.operand, o)}, ${quote(e.type)}${e.module !== undefined ? ', ' + quote(e.module) : ''})${tail(e, o)}`;
     case 'atVar':
-      return `${e.addressOf ? '&' : ''}@var(${quote(e.name)}${e.module !== undefined ? ', ' + quote(e.module) : ''})${tail(e)}`;
+      return `${e.addressOf ? '&' : ''}@var(${quote(e.name)}${e.module !== undefined ? ', ' + quote(e.module) : ''})${tail(e, o)}`;
     case 'autocast':
-      return `${e.addressOf ? '&' : ''}(${printExpr(e.operand)})${tail(e)}`;
+      return `${e.addressOf ? '&' : ''}(${printExpr(e.operand, o)})${tail(e, o)}`;
     case 'defined':
     case 'entry':
     case 'probewrite':
-      return `@${e.kind}(${printExpr(e.operand)})`;
+      return `@${e.kind}(${printExpr(e.operand, o)})`;
     case 'perf':
       return `@perf(${quote(e.counter.value)})`;
     case 'const':
       return `@const(${quote(e.name.value)})`;
     case 'register':
-      return `@${e.space === 'kernel' ? 'k' : 'u'}register(${printExpr(e.register)})`;
+      return `@${e.space === 'kernel' ? 'k' : 'u'}register(${printExpr(e.register, o)})`;
     case 'deref':
-      return `@${e.space === 'kernel' ? 'k' : 'u'}deref(${printExpr(e.size)}, ${printExpr(e.address)})`;
+      return `@${e.space === 'kernel' ? 'k' : 'u'}deref(${printExpr(e.size, o)}, ${printExpr(e.address, o)})`;
     case 'embedded':
       return `%{${e.code}%}`;
     default:

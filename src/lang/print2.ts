@@ -1,7 +1,8 @@
 // The `-p2` printer: the resolved program (globals with types, used functions, derived probes), stable and readable.
 
 import type { Resolved, Ty, Unit, VarSym } from './elaborate.js';
-import { printStmt } from './print.js';
+import { liveUses } from './optimize.js';
+import { printStmt, type PrintOptions } from './print.js';
 import { conditionText } from './probes.js';
 
 export function printResolved(r: Resolved): string {
@@ -12,8 +13,14 @@ export function printResolved(r: Resolved): string {
     const keys = t && v.arity ? `[${Array.from({ length: v.arity }, (_, i) => ty(t.keys[i])).join(', ')}]` : '';
     return `${v.name}:${ty(t?.value)}${keys}`;
   };
+  const hide: PrintOptions = {
+    omitStmt: (s) => r.elision.stmts.has(s),
+    storeElided: (e) => r.elision.stores.has(e),
+    omitExpr: (e) => r.elision.exprs.has(e),
+  };
   const locals = (u: Unit): string => {
-    const ls = [...u.locals.values()].filter((l) => l.scope === 'local');
+    const live = liveUses(u, r.elision);
+    const ls = [...u.locals.values()].filter((l) => l.scope === 'local' && live.has(l));
     return ls.length ? `# locals: ${ls.map(varText).join(', ')}\n` : '';
   };
   if (r.files.length) out.push('# tapset files', ...r.files.map((f) => `#   ${f}`));
@@ -28,7 +35,7 @@ export function printResolved(r: Resolved): string {
       const f = u.func!;
       const sig = r.types.funcs.get(f)!;
       const params = f.decl.params.map((p, i) => `${p.name}:${ty(sig.params[i])}`).join(', ');
-      const body = f.decl.body.kind === 'block' ? printStmt(f.decl.body, 0) : `%{${f.decl.body.code}%}`;
+      const body = f.decl.body.kind === 'block' ? printStmt(f.decl.body, 0, hide) : `%{${f.decl.body.code}%}`;
       out.push(`${f.name}:${sig.ret ?? 'void'} (${params})${f.file ? ` /* ${f.file} */` : ''}\n${locals(u)}${body}`);
     }
   }
@@ -36,7 +43,7 @@ export function printResolved(r: Resolved): string {
   for (const { derived: d, unit } of r.probes) {
     const origin = d.written + (d.via.length ? ` (alias ${d.via.join(' -> ')})` : '');
     const cond = d.conditions.length ? ` if (${d.conditions.map(conditionText).join(') && (')})` : '';
-    const bodies = d.bodies.map((b) => printStmt(b, 0)).join('\n');
+    const bodies = d.bodies.map((b) => printStmt(b, 0, hide)).join('\n');
     out.push(`${d.point}${cond} /* <- ${origin}${d.unverified ? ', unverified: no kernel model' : ''} */\n${locals(unit)}${bodies}`);
   }
   return out.join('\n') + '\n';

@@ -121,7 +121,11 @@ interface Partial_ {
 
 function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: Diagnostic[], depth: number, at: ProbePoint): DerivedProbe[] {
   if (depth > MAX_ALIAS_DEPTH) {
-    errs.push(diag('TS4011', at.span, [base.via.join(' -> ')]));
+    // Show one turn of the cycle, not the whole unrolled chain.
+    const via = base.via;
+    const first = via.findIndex((v, i) => via.indexOf(v, i + 1) > i);
+    const cycle = first < 0 ? via : via.slice(first, via.indexOf(via[first]!, first + 1) + 1);
+    errs.push(diag('TS4011', at.span, [cycle.join(' -> ')]));
     return [];
   }
   // The longest alias name wins: `syscall.open.return` uses its own alias, not `syscall.open` + suffix.

@@ -4,6 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseScript, printProgram, renderDiagnostics } from '../../src/lang/pass1.js';
+import { elaborateScript, printElaborated } from '../../src/lang/pass2.js';
+import { TEST_KERNEL } from './helpers/kernel-model.js';
 import { REPO } from './helpers/ensure-parser.js';
 import { corpusPresent, parsableCorpusFiles } from './helpers/corpus.js';
 import { stripSpans } from './helpers/tree.js';
@@ -52,13 +54,13 @@ function mutate(text: string, r: () => number): string {
   }
 }
 
-function seeds(): { name: string; text: string; guru: boolean }[] {
-  const dir = join(REPO, 'test/lang/golden/parseok');
+function seeds(folder = 'parseok'): { name: string; text: string; guru: boolean }[] {
+  const dir = join(REPO, 'test/lang/golden', folder);
   const own = readdirSync(dir).filter((f) => f.endsWith('.stp')).map((f) => {
     const text = readFileSync(join(dir, f), 'utf8');
     return { name: f, text, guru: /^#!.*-\w*g/.test(text) };
   });
-  const corpus = corpusPresent
+  const corpus = corpusPresent && folder === 'parseok'
     ? parsableCorpusFiles(['parseok', 'semok']).filter((_f, i) => i % 4 === 0).map((f) => ({ name: f.file, text: f.text, guru: f.run.guru }))
     : [];
   return [...own, ...corpus];
@@ -97,5 +99,33 @@ describe('mutated scripts', () => {
     }
     // The mutations must actually exercise the error paths, not just whitespace.
     expect(rejected).toBeGreaterThan(ROUNDS / 4);
+  });
+});
+
+describe('mutated scripts through pass 2', () => {
+  const rounds = Math.ceil(ROUNDS / 3);
+  it(`${rounds} random mutations never make elaboration throw`, () => {
+    const r = rng(SEED + 1);
+    const base = [...seeds('semok'), ...seeds('parseok')];
+    const tapsetDirs = [join(REPO, 'test/lang/fixtures/tapsets')];
+    for (let n = 0; n < rounds; n++) {
+      const seed = base[n % base.length]!;
+      let text = seed.text;
+      const edits = 1 + Math.floor(r() * 2);
+      for (let k = 0; k < edits; k++) text = mutate(text, r);
+      for (const unoptimized of [false, true]) {
+        try {
+          const result = elaborateScript({
+            text, fileName: 'm.stp', scriptArgs: ['a1'], includeDirs: [], guru: seed.guru, tapsetDirs, kernelModel: TEST_KERNEL,
+            unoptimized, suppressWarnings: false, warningsAreErrors: false,
+          });
+          renderDiagnostics(result.diagnostics, result.sources);
+          if (result.resolved) printElaborated(result.resolved);
+          else expect(result.diagnostics.some((d) => d.severity === 'error'), text).toBe(true);
+        } catch (e) {
+          throw new Error(`pass 2 threw on a mutation of ${seed.name}: ${(e as Error).stack}\n--- input ---\n${text}`);
+        }
+      }
+    }
   });
 });
