@@ -3,6 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostKernels, readBuildTree } from '../build/buildtree.js';
 import { parseScript, printProgram, renderDiagnostics } from '../lang/pass1.js';
+import { elaborateScript, printElaborated } from '../lang/pass2.js';
+import { cachedModelForRelease } from '../remote/capture.js';
+import type { KernelModel } from '../remote/model.js';
+import type { Resolved } from '../lang/elaborate.js';
 import type { KernelIdentity } from '../remote/model.js';
 import type { Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
@@ -80,4 +84,40 @@ export function runPass1(o: CliOptions, io: Io, print = o.lastPass === 1): numbe
   }
   if (result.program && print) io.out(printProgram(result.program));
   return 0;
+}
+
+/**
+ * Passes 1-2: parse and elaborate against the target kernel's cached model (captured by
+ * `tapsh lab start` or any earlier run); without one, kernel probe points are accepted unverified.
+ */
+export function runPass2(o: CliOptions, io: Io, print = o.lastPass === 2): { status: number; resolved?: Resolved; model?: KernelModel } {
+  const src = readScript(o);
+  const facts = kernelFacts(o);
+  const model = facts.identity ? cachedModelForRelease(facts.identity.release) : undefined;
+  if (!model && o.verbose > 0) io.err(`tapsh: no captured kernel model for ${facts.identity?.release ?? 'the target'}; kernel probe points are not checked (run \`tapsh lab start\` once to capture it)\n`);
+  const result = elaborateScript({
+    text: src.text,
+    fileName: src.name,
+    scriptArgs: o.scriptArgs,
+    includeDirs: o.includeDirs,
+    guru: o.guru,
+    compatible: o.compatible,
+    kernel: model?.identity ?? facts.identity,
+    config: facts.config,
+    unoptimized: o.unoptimized,
+    suppressWarnings: o.suppressWarnings,
+    warningsAreErrors: o.warningsAreErrors,
+    kernelModel: model,
+  });
+  const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  if (warnings.length) io.err(renderDiagnostics(warnings, result.sources));
+  if (errors.length || !result.resolved) {
+    if (errors.length) io.err(renderDiagnostics(errors, result.sources));
+    const pass1Failed = errors.some((d) => d.message.startsWith('parse error'));
+    io.err(pass1Failed ? 'Pass 1: parse failed.  [man error::pass1]\n' : 'Pass 2: analysis failed.  [man error::pass2]\n');
+    return { status: 1 };
+  }
+  if (print) io.out(printElaborated(result.resolved));
+  return { status: 0, resolved: result.resolved, model };
 }

@@ -7,7 +7,7 @@ import { parseArgs, UsageError } from './args.js';
 import { describeKernel, labCommand, type Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
 import { openDefaultTarget } from '../remote/connect.js';
-import { runPass1, ScriptError } from './frontend.js';
+import { runPass1, runPass2, ScriptError } from './frontend.js';
 import { LANGUAGE_VERSION } from '../lang/pass1.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -60,12 +60,12 @@ Caches live in $TAPSH_CACHE_DIR, else $XDG_CACHE_HOME/tapsh, else ~/.cache/tapsh
 `;
 
 /** Which passes exist so far; flags that need a later pass say so instead of failing obscurely. */
-const BUILT_PASS = 1;
+const BUILT_PASS = 2;
 const PASS_NAMES = ['', 'parse', 'elaborate', 'translate', 'build', 'run'];
 
 function notBuilt(io: Io, what: string): number {
   io.err(`tapsh: ${what} is not built yet in this version of tapsh.\n` +
-    `  Available now: -p1 (parse), tapsh lab start|stop|status|ssh, --help, --version.\n`);
+    `  Available now: -p1 (parse), -p2 (elaborate), tapsh lab start|stop|status|ssh, --help, --version.\n`);
   return 2;
 }
 
@@ -104,11 +104,11 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     const pass = o.lastPass;
     if (pass > BUILT_PASS) {
       // Still check the script, so that errors in it are reported before the missing pass is.
-      const parsed = runPass1(o, io, false);
-      if (parsed !== 0) return parsed;
+      const checked = runPass2(o, io, false);
+      if (checked.status !== 0) return checked.status;
       return notBuilt(io, `Pass ${pass} (${PASS_NAMES[pass]}${pass === 5 ? ', the default' : ''})`);
     }
-    return runPass1(o, io);
+    return pass === 1 ? runPass1(o, io) : runPass2(o, io).status;
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`tapsh: ${e.message}\nTry 'tapsh --help' for more information.\n`);

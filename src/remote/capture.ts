@@ -1,5 +1,5 @@
 // Captures a target kernel's identity and model (symbols, tracepoints, BTF) into the cache.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { cacheDir } from '../util/cache.js';
@@ -198,4 +198,13 @@ export function loadKernelModel(dir: string): KernelModel | undefined {
 /** The cached model for a kernel identity, if one was captured before. */
 export function cachedKernelModel(identity: KernelIdentity): KernelModel | undefined {
   return loadKernelModel(modelDir(identity));
+}
+
+/** The newest cached model for a kernel release (any build id), if one was captured before. */
+export function cachedModelForRelease(release: string): KernelModel | undefined {
+  const root = cacheDir('kernels');
+  const dirs = readdirSync(root).filter((d) => d.startsWith(`${release}-`) && !d.includes('.tmp-'));
+  const models = dirs.map((d) => loadKernelModel(join(root, d))).filter((m): m is KernelModel => !!m);
+  models.sort((a, b) => b.capturedAt.localeCompare(a.capturedAt));
+  return models[0];
 }
