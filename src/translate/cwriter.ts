@@ -21,7 +21,7 @@ export class CWriter {
   }
 
   open(text: string): this {
-    this.line(`${text} {`);
+    this.line(text === '' ? '{' : `${text} {`);
     this.depth++;
     return this;
   }

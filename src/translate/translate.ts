@@ -886,7 +886,7 @@ class Translator {
       if (lv.kind === 'scalar') {
         if (e.op === '.=') w.line(`tap_strcat(${lv.c}, ${v});`);
         else w.line(`strscpy(${lv.c}, ${v}, TAP_MAXSTRINGLEN);`);
-        return lv.c;
+        return discard ? '' : lv.c;
       }
       const t = ctx.frame.strTemp();
       if (e.op === '.=') {
@@ -897,16 +897,16 @@ class Translator {
       }
       w.line(`tap_map_set_str(c, ${lv.g.c}, ${t}, ${lv.keys});`);
       this.check(ctx);
-      return t;
+      return discard ? '' : t;
     }
     const v = this.expr(ctx, e.value);
     if (lv.kind === 'scalar') {
       if (e.op === '=') {
         w.line(`${lv.c} = ${v};`);
-        return lv.c;
+        return discard ? '' : lv.c;
       }
       w.line(`${lv.c} = ${this.compound(ctx, e.op, lv.c, v)};`);
-      return lv.c;
+      return discard ? '' : lv.c;
     }
     // Map element: read-modify-write through a reference (creates the entry as stap does).
     if (e.op === '=') {
