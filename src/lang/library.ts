@@ -99,3 +99,8 @@ function findStp(dir: string): string[] {
   }
   return out;
 }
+
+/** Parses every tapset file and returns the warnings for the ones that fail (what `-p1 -W` turns into errors). */
+export function libraryDiagnostics(ctx: Pass1Context): readonly Diagnostic[] {
+  return loadLibrary(ctx).diagnostics;
+}

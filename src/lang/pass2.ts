@@ -3,6 +3,7 @@
 import type { Diagnostic } from './diagnostics.js';
 import { elaborate, type Resolved } from './elaborate.js';
 import { parseFile, pass1Context, type ParseScriptInput } from './pass1.js';
+import { libraryDiagnostics } from './library.js';
 import { printResolved } from './print2.js';
 import { SourceFile } from './source.js';
 import type { KernelModel } from '../remote/model.js';
@@ -42,4 +43,32 @@ export function elaborateScript(input: ElaborateScriptInput): ElaborateScriptRes
 
 export function printElaborated(r: Resolved): string {
   return printResolved(r);
+}
+
+/**
+ * Diagnostics about the tapset library itself (files that do not parse). stap reports these in
+ * pass 1; `tapsh -p1 -W` should add them to the script's own diagnostics.
+ */
+export function checkTapsetLibrary(input: Omit<ElaborateScriptInput, 'text' | 'fileName'>): readonly Diagnostic[] {
+  return libraryDiagnostics(pass1Context({ ...input, kernel: input.kernel ?? input.kernelModel?.identity }));
+}
+
+/**
+ * `-l PATTERN` / `-L PATTERN`: the probe points PATTERN resolves to, one per line, sorted. With
+ * `withVars`, tracepoints list their fields as stap's -L does (`$name:type`).
+ */
+export function listProbePoints(pattern: string, input: Omit<ElaborateScriptInput, 'text' | 'fileName'>, withVars: boolean): { lines: string[]; diagnostics: Diagnostic[]; sources: Map<string, string> } {
+  const r = elaborateScript({ ...input, text: `probe ${pattern} {}`, fileName: '<pattern>', unoptimized: true, suppressWarnings: true, warningsAreErrors: false });
+  if (!r.resolved) return { lines: [], diagnostics: r.diagnostics, sources: r.sources };
+  const lines = new Set<string>();
+  for (const { derived } of r.resolved.probes) {
+    let line = derived.point;
+    if (withVars && derived.family === 'kernel.trace' && input.kernelModel) {
+      const tp = input.kernelModel.tracepoints.get(`${derived.detail.system}:${derived.detail.event}`);
+      const vars = tp?.fields.filter((f) => !f.common).map((f) => `$${f.name}:${/char\b.*(\[|\*)/.test(f.decl) ? 'string' : 'long'}`) ?? [];
+      if (vars.length) line += ' ' + vars.join(' ');
+    }
+    lines.add(line);
+  }
+  return { lines: [...lines].sort(), diagnostics: r.diagnostics, sources: r.sources };
 }

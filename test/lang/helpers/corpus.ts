@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseScript, type ParseScriptResult } from '../../../src/lang/pass1.js';
+import { checkTapsetLibrary } from '../../../src/lang/pass2.js';
 import { REPO } from './ensure-parser.js';
 import { parseStapArgs, scriptOf, shebangArgs, type StapRun } from './stap-args.js';
 
@@ -40,6 +41,11 @@ export function runPass1(run: StapRun, script: { text: string; fileName: string 
     compatible: run.compatible,
     ...(tapsetDirs ? { tapsetDirs } : {}),
   });
+  // stap parses the whole tapset library in pass 1; under -W a broken tapset file fails the run.
+  const library = run.warningsAreErrors
+    ? checkTapsetLibrary({ scriptArgs: run.args, includeDirs: run.includeDirs, guru: run.guru, compatible: run.compatible, ...(tapsetDirs ? { tapsetDirs } : {}), unoptimized: false, suppressWarnings: false, warningsAreErrors: true })
+    : [];
+  result.diagnostics.push(...library);
   const failed = !result.program || (run.warningsAreErrors && result.diagnostics.length > 0);
   return { ok: !failed, result };
 }
@@ -104,9 +110,6 @@ function runShellFile(path: string, text: string, want: boolean): Outcome {
       const script = scriptOf(run, tmp);
       if (!script) return { status: 'unsupported', reason: `script file ${run.scriptFile} is not available` };
       const tapsetDirs = existsSync(join(dir, 'tapset')) ? [join(dir, 'tapset')] : undefined;
-      if (run.warningsAreErrors && run.includeDirs.length) {
-        return { status: 'unsupported', reason: 'checks -W against library .stp files, which tapsh parses in pass 2' };
-      }
       const { ok, result } = runPass1(run, script, tapsetDirs);
       details.push(`call ${i + 1}${negated[i] ? ' (expected to fail)' : ''}: ${ok ? 'ok' : 'failed'} ${result.diagnostics.map((d) => d.message).join('; ')}`);
       if (ok === negated[i]) allAsExpected = false;

@@ -1,0 +1,76 @@
+// Pass 2 API behaviour: -l/-L listing, -w/-W, checks without a kernel model, library inclusion on demand.
+import './helpers/ensure-parser.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { elaborateScript, listProbePoints, printElaborated, type ElaborateScriptInput } from '../../src/lang/pass2.js';
+import { REPO } from './helpers/ensure-parser.js';
+import { TEST_KERNEL } from './helpers/kernel-model.js';
+
+const TAPSETS = join(REPO, 'test/lang/fixtures/tapsets');
+const base: Omit<ElaborateScriptInput, 'text' | 'fileName'> = {
+  scriptArgs: [], includeDirs: [], guru: false, tapsetDirs: [TAPSETS], kernelModel: TEST_KERNEL,
+  unoptimized: false, suppressWarnings: false, warningsAreErrors: false,
+};
+const p2 = (text: string, more: Partial<ElaborateScriptInput> = {}) => elaborateScript({ ...base, text, fileName: 't.stp', ...more });
+const errors = (r: ReturnType<typeof p2>) => r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
+
+describe('listProbePoints (-l / -L)', () => {
+  it('lists what a pattern resolves to, sorted', () => {
+    expect(listProbePoints('kernel.function("tcp_*")', base, false).lines).toEqual([
+      'kernel.function("tcp_recvmsg")', 'kernel.function("tcp_sendmsg")', 'kernel.function("tcp_v4_connect")',
+    ]);
+    expect(listProbePoints('syscall.*', base, false).lines).toEqual(['kernel.function("do_sys_openat2")', 'kernel.function("ksys_read")']);
+  });
+  it('-L adds tracepoint fields', () => {
+    expect(listProbePoints('kernel.trace("sched:*")', base, true).lines).toEqual([
+      'kernel.trace("sched:sched_switch") $prev_comm:string $prev_pid:long $next_comm:string $next_pid:long',
+    ]);
+  });
+  it('reports near matches when nothing resolves', () => {
+    const r = listProbePoints('kernel.function("tcp_sendmgs")', base, false);
+    expect(r.lines).toEqual([]);
+    expect(r.diagnostics[0]!.message).toContain('did you mean: tcp_sendmsg?');
+  });
+});
+
+describe('elaborateScript', () => {
+  it('accepts kernel points unverified when there is no kernel model', () => {
+    const r = p2('probe kernel.function("anything_at_all") { }', { kernelModel: undefined });
+    expect(errors(r)).toEqual([]);
+    expect(printElaborated(r.resolved!)).toContain('unverified: no kernel model');
+  });
+  it('-w drops warnings, -W makes them fatal', () => {
+    const src = 'probe begin { println(x + 1) }';
+    expect(p2(src).resolved).toBeDefined();
+    expect(p2(src).diagnostics.map((d) => d.code)).toEqual(['TS4070']);
+    expect(p2(src, { suppressWarnings: true }).diagnostics).toEqual([]);
+    expect(p2(src, { warningsAreErrors: true }).resolved).toBeUndefined();
+  });
+  it('pulls in only the tapset files the script uses, including their probes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapsh-lib-'));
+    writeFileSync(join(dir, 'counter.stp'), 'global hits\nfunction hit() { hits++ }\nprobe end { println(hits) }\n');
+    writeFileSync(join(dir, 'unrelated.stp'), 'global other\nprobe begin { other = 1 }\n');
+    const r = p2('probe begin { hit() }', { tapsetDirs: [dir] });
+    expect(errors(r)).toEqual([]);
+    expect(r.resolved!.files).toEqual([join(dir, 'counter.stp')]);
+    expect(r.resolved!.probes.map((p) => p.derived.point)).toEqual(['begin', 'end']);
+  });
+  it('private tapset symbols stay inside their file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapsh-lib-'));
+    writeFileSync(join(dir, 'lib.stp'), 'private global secret\nprivate function helper() { return 1 }\nfunction api() { secret = helper(); return secret }\n');
+    expect(errors(p2('probe begin { println(api()) }', { tapsetDirs: [dir] }))).toEqual([]);
+    expect(errors(p2('probe begin { println(helper()) }', { tapsetDirs: [dir] }))[0]).toMatch(/unresolved function call 'helper'/);
+  });
+  it('"!" stops at the first point that resolves, "?" tolerates misses', () => {
+    const r = p2('probe kernel.function("nope")?, kernel.function("vfs_read")!, kernel.function("vfs_write") { }');
+    expect(r.resolved!.probes.map((p) => p.derived.point)).toEqual(['kernel.function("vfs_read")']);
+  });
+  it('infers types through function parameters, return values and arrays', () => {
+    const r = p2('global m\nfunction f(k) { return m[k] }\nprobe begin { m["a"] = 1; x = f("a"); println(x) }');
+    expect(errors(r)).toEqual([]);
+    expect(printElaborated(r.resolved!)).toContain('f:long (k:string)');
+    expect(printElaborated(r.resolved!)).toContain('m:long[string]');
+  });
+});
