@@ -8,6 +8,9 @@ import { describeKernel, labCommand, type Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
 import { openDefaultTarget } from '../remote/connect.js';
 import { runPass1, runPass2, ScriptError } from './frontend.js';
+import { chosenBuildTree, keepModule, runPass3, runPass4, runPass5 } from './run-command.js';
+import { passLine, startClock } from './timing.js';
+import { KbuildError } from '../build/kbuild.js';
 import { LANGUAGE_VERSION } from '../lang/pass1.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -59,9 +62,6 @@ otherwise the lab VM (the running one, or one booted for the command).
 Caches live in $TAPSH_CACHE_DIR, else $XDG_CACHE_HOME/tapsh, else ~/.cache/tapsh.
 `;
 
-/** Which passes exist so far; flags that need a later pass say so instead of failing obscurely. */
-const BUILT_PASS = 2;
-const PASS_NAMES = ['', 'parse', 'elaborate', 'translate', 'build', 'run'];
 
 function notBuilt(io: Io, what: string): number {
   io.err(`tapsh: ${what} is not built yet in this version of tapsh.\n` +
@@ -102,16 +102,30 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       return 1;
     }
     const pass = o.lastPass;
-    if (pass > BUILT_PASS) {
-      // Still check the script, so that errors in it are reported before the missing pass is.
-      const checked = runPass2(o, io, false);
-      if (checked.status !== 0) return checked.status;
-      return notBuilt(io, `Pass ${pass} (${PASS_NAMES[pass]}${pass === 5 ? ', the default' : ''})`);
+    if (pass === 1) return runPass1(o, io);
+    const clock = startClock();
+    const checked = runPass2(o, io);
+    if (checked.status !== 0 || pass === 2) return checked.status;
+    if (o.verbose > 0) io.err(passLine(2, 'analyzed script', clock));
+    const unit = runPass3(o, io, checked.resolved!, checked.model);
+    if (!unit) return 1;
+    if (pass === 3) {
+      io.out(unit.c);
+      return 0;
     }
-    return pass === 1 ? runPass1(o, io) : runPass2(o, io).status;
+    if (pass === 4) {
+      const ko = await runPass4(o, io, unit, chosenBuildTree(o));
+      io.out(`${keepModule(o, ko, unit.name)}\n`);
+      return 0;
+    }
+    return await runPass5(o, io, unit);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`tapsh: ${e.message}\nTry 'tapsh --help' for more information.\n`);
+      return 1;
+    }
+    if (e instanceof KbuildError) {
+      io.err(`${e.message}\nPass 4: compilation failed.  [man error::pass4]\n`);
       return 1;
     }
     if (e instanceof ScriptError) {

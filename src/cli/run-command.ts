@@ -1,0 +1,116 @@
+// Passes 3-5 from the command line: translate (-p3), build (-p4), run (default) on the chosen target.
+import { createHash } from 'node:crypto';
+import { copyFileSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { basename } from 'node:path';
+import { buildTreeFor, labKernel, readBuildTree, type BuildTree } from '../build/buildtree.js';
+import { buildModule } from '../build/module-cache.js';
+import type { Resolved } from '../lang/elaborate.js';
+import { readIdentity } from '../remote/capture.js';
+import { openDefaultTarget } from '../remote/connect.js';
+import type { KernelModel } from '../remote/model.js';
+import { runModule } from '../run/runner.js';
+import { translate } from '../translate/translate.js';
+import type { Io } from './lab-command.js';
+import type { CliOptions } from './options.js';
+import { elapsed, passLine, startClock } from './timing.js';
+
+/** The module name: -m NAME, else stap_ and a hash of the generated C (stable across runs). */
+function moduleName(o: CliOptions, c: string): string {
+  return o.moduleName ?? `stap_${createHash('sha256').update(c).digest('hex').slice(0, 12)}`;
+}
+
+function scriptLabel(o: CliOptions): string {
+  return o.script !== undefined ? '<input>' : o.scriptFile === '-' ? '<stdin>' : basename(o.scriptFile ?? 'script');
+}
+
+/** Pass 3. Returns the C, or undefined after reporting why it could not be translated. */
+export function runPass3(o: CliOptions, io: Io, resolved: Resolved, model: KernelModel | undefined): { c: string; name: string } | undefined {
+  const clock = startClock();
+  const provisional = translate(resolved, { moduleName: o.moduleName ?? 'stap_module', scriptName: scriptLabel(o), kernel: model });
+  if (provisional.problems.length) {
+    for (const p of provisional.problems) {
+      const where = p.span ? `${p.span.file}:${p.span.line}:${p.span.col}: ` : '';
+      io.err(`semantic error: ${where}${p.message}\n`);
+    }
+    io.err('Pass 3: translation failed.  [man error::pass3]\n');
+    return undefined;
+  }
+  const name = moduleName(o, provisional.c);
+  if (o.verbose > 0) io.err(passLine(3, `translated to C into "${name}.c"`, clock));
+  return { c: provisional.c, name };
+}
+
+/** The build tree for -r, or the lab kernel's (the default target's) when none is named. */
+export function chosenBuildTree(o: CliOptions): BuildTree {
+  if (o.kernelRelease?.startsWith('/')) {
+    const t = readBuildTree(o.kernelRelease);
+    if (!t) throw new Error(`-r ${o.kernelRelease}: not a configured kernel build tree`);
+    return t;
+  }
+  if (o.kernelRelease) {
+    const t = readBuildTree(`/lib/modules/${o.kernelRelease}/build`);
+    if (!t) throw new Error(`-r ${o.kernelRelease}: no build tree at /lib/modules/${o.kernelRelease}/build; install linux-headers-${o.kernelRelease}`);
+    return t;
+  }
+  return labKernel().buildTree;
+}
+
+export async function runPass4(o: CliOptions, io: Io, unit: { c: string; name: string }, tree: BuildTree): Promise<string> {
+  const clock = startClock();
+  const built = await buildModule({ name: unit.name, c: unit.c, defines: o.defines }, tree);
+  if (o.verbose > 0) io.err(`Pass 4: ${built.cached ? 'using cached' : 'compiled C into'} "${built.ko}" in ${elapsed(clock)}\n`);
+  return built.ko;
+}
+
+/** Pass 5 on the default target (or --remote): checks the build tree against the running kernel first. */
+export async function runPass5(o: CliOptions, io: Io, unit: { c: string; name: string }): Promise<number> {
+  const open = await openDefaultTarget({ remote: o.remotes[0], onProgress: o.verbose > 0 ? (s) => io.err(`[lab] ${s}\n`) : undefined });
+  let out: number | undefined;
+  try {
+    if (!o.remotes.length && open.description.startsWith('a lab VM booted')) io.err(`tapsh: running on ${open.description}\n`);
+    const identity = await readIdentity(open.target);
+    const tree = buildTreeFor(identity);
+    const ko = await runPass4(o, io, unit, tree);
+    if (o.verbose > 0) io.err('Pass 5: starting run.\n');
+    const clock = startClock();
+    if (o.outputFile) out = openSync(o.outputFile, 'w');
+    let interrupt: () => void = () => undefined;
+    const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+    const onSignal = () => interrupt();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
+    try {
+      const result = await runModule({
+        target: open.target,
+        ko: readFileSync(ko),
+        name: unit.name,
+        output: (b) => (out !== undefined ? writeSync(out, b) : io.out(b.toString('utf8'))),
+        diag: (s) => io.err(s),
+        timeoutSeconds: o.timeoutSeconds,
+        command: o.command,
+        targetPid: o.targetPid,
+        params: o.globals.map((g) => `tapsh_global_${g}`),
+        interrupt: interrupted,
+      });
+      if (o.verbose > 0) io.err(`Pass 5: run completed in ${elapsed(clock)}\n`);
+      if (result.status !== 0) io.err('Pass 5: run failed.  [man error::pass5]\n');
+      return result.status;
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGHUP', onSignal);
+    }
+  } finally {
+    if (out !== undefined) closeSync(out);
+    await open.release();
+  }
+}
+
+/** -p4 with -m NAME keeps NAME.ko in the current directory, as stap does. */
+export function keepModule(o: CliOptions, ko: string, name: string): string {
+  if (!o.moduleName) return ko;
+  const dst = `${name}.ko`;
+  copyFileSync(ko, dst);
+  return dst;
+}
