@@ -380,8 +380,7 @@ class Translator {
     w.line('{');
     w.raw(code.code);
     w.line('}');
-    w.label('__out: __attribute__((unused))');
-    w.line(';');
+    w.raw('__out: __attribute__((unused));');
     w.raw(defs.map((d) => `#undef ${d.split(/[ (]/)[1]}`).join('\n'));
     w.line(ret === 'string' ? 'return;' : 'return __retval;');
     w.close();
