@@ -1,0 +1,88 @@
+// Builds every embedded-C piece of the tapsets as one kernel module against a kbuild tree, to catch C errors before the translator exists.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FunctionDecl } from '../../../src/lang/ast.js';
+import { parseTapset, rel, tapsetFiles } from './tapsets.js';
+
+/** A kbuild tree to compile against: $TAPSH_KBUILD, else the first /usr/src/linux-headers-*-amd64. */
+export function findBuildTree(): string | undefined {
+  if (process.env.TAPSH_KBUILD) return process.env.TAPSH_KBUILD;
+  if (!existsSync('/usr/src')) return undefined;
+  const d = readdirSync('/usr/src').filter((e) => /^linux-headers-.*-amd64$/.test(e)).sort().pop();
+  return d ? join('/usr/src', d) : undefined;
+}
+
+/*
+ * The README's interface, stubbed just enough to compile: the translator's real definitions
+ * differ, but code that compiles here uses only what the table promises.
+ */
+const PRELUDE = `
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/types.h>
+#include <linux/string.h>
+#include <linux/ptrace.h>
+#define MAXSTRINGLEN 512
+static char tapsh_errbuf[128];
+static struct pt_regs *tapsh_regs;
+static const char *tapsh_pp = "begin";
+#define CONTEXT ((void *)0)
+#define STAP_PROBE_POINT() (tapsh_pp)
+#define STAP_PROBE_REGS() (tapsh_regs)
+#define STAP_TARGET_PID() 0L
+#define STAP_EXIT() do { } while (0)
+#define STAP_ABORT() do { } while (0)
+#define STAP_ERROR(fmt, ...) do { snprintf(tapsh_errbuf, sizeof(tapsh_errbuf), fmt, ##__VA_ARGS__); goto out; } while (0)
+#define STAP_WARN(fmt, ...) pr_warn(fmt, ##__VA_ARGS__)
+`;
+
+function cFunction(f: FunctionDecl, id: string): string {
+  const params = f.params.map((p) => (p.type === 'string' ? `const char *STAP_ARG_${p.name}` : `int64_t STAP_ARG_${p.name}`));
+  let ret = '';
+  let defs = '';
+  if (f.returnType === 'string') {
+    params.push('char *tapsh_retbuf');
+    ret = 'tapsh_retbuf';
+    defs = '#define STAP_RETVALUE tapsh_retbuf\n#define STAP_RETURN(v) do { strscpy(tapsh_retbuf, (v), MAXSTRINGLEN); goto out; } while (0)\n';
+  } else if (f.returnType === 'long') {
+    params.push('int64_t *tapsh_retp');
+    ret = 'tapsh_retp';
+    defs = '#define STAP_RETVALUE (*tapsh_retp)\n#define STAP_RETURN(v) do { *tapsh_retp = (v); goto out; } while (0)\n';
+  } else {
+    defs = '#define STAP_RETURN(v) do { (void)(v); goto out; } while (0)\n';
+  }
+  const code = f.body.kind === 'embedded' ? f.body.code : '';
+  void ret;
+  return `${defs}static noinline __used void ${id}(${params.join(', ') || 'void'})\n{\n{\n${code}\n}\n\tgoto out;\nout:\n\t;\n}\n#undef STAP_RETVALUE\n#undef STAP_RETURN\n\n`;
+}
+
+/** The C of every tapset file: top-level blocks first (as the translator emits them), then functions. */
+export function tapsetModuleSource(arch = 'x86_64'): string {
+  let top = '';
+  let funcs = '';
+  let n = 0;
+  for (const path of tapsetFiles('.stp')) {
+    const { program } = parseTapset(path, arch);
+    for (const d of program?.decls ?? []) {
+      if (d.kind === 'embeddedDecl') top += `/* ${rel(path)} */\n${d.code.code}\n`;
+      if (d.kind === 'function' && d.body.kind === 'embedded') funcs += `/* ${rel(path)}: ${d.name} */\n${cFunction(d, `tapsh_fn_${n++}_${d.name}`)}`;
+    }
+  }
+  return `${PRELUDE}\n${top}\n${funcs}\nstatic int __init tapsh_check_init(void) { return 0; }\nstatic void __exit tapsh_check_exit(void) { }\nmodule_init(tapsh_check_init);\nmodule_exit(tapsh_check_exit);\nMODULE_LICENSE("GPL");\n`;
+}
+
+/** Compiles the module; returns kbuild's output (throws with it when the build fails). */
+export function compileTapsets(tree: string): { ok: boolean; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tapsh-tapset-cc-'));
+  writeFileSync(join(dir, 'tapsets_check.c'), tapsetModuleSource());
+  writeFileSync(join(dir, 'Makefile'), 'obj-m := tapsets_check.o\n');
+  try {
+    const out = execFileSync('make', ['-s', '-C', tree, `M=${dir}`, 'modules'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { ok: true, output: out };
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string };
+    return { ok: false, output: `${err.stdout ?? ''}${err.stderr ?? ''}\n(source: ${dir}/tapsets_check.c)` };
+  }
+}
