@@ -27,7 +27,7 @@ const RESYNC_WORDS = new Set(['probe', 'global', 'function', 'private']);
  */
 export function parseProgram(pp: PpOutput, opts: GrammarOptions): { program: Program | undefined; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const options = { ...opts, spanOf: pp.spanOf };
+  const options = { ...opts, spanOf: pp.spanOf, commentBetween: pp.commentBetween };
   let text = pp.text;
   let decls: Decl[] | undefined;
   for (;;) {

@@ -47,6 +47,8 @@ export interface PpOutput {
   readonly macros: Map<string, Macro>;
   /** Maps an offset range of `text` back to the source span. */
   spanOf(start: number, end: number): Span;
+  /** Whether a comment (blanked in `text`) stood between these output offsets. */
+  commentBetween(start: number, end: number): boolean;
 }
 
 /** Built-in `@` words; a macro may shadow them (with a warning) except `@define`. */
@@ -408,33 +410,50 @@ export function preprocess(file: SourceFile, facts: PpFacts, library: ReadonlyMa
   } catch (e) {
     if (!(e instanceof PpError)) throw e;
     diagnostics.unshift(e.diagnostic);
-    return { text: '', tokens: [], diagnostics, macros, spanOf: () => file.span(0, 0) };
+    return { text: '', tokens: [], diagnostics, macros, spanOf: () => file.span(0, 0), commentBetween: () => false };
   }
   return assemble(file, emitted, diagnostics, macros);
 }
 
-/** Joins emitted tokens into text: contiguous runs copy the original (comments and all), others get one blank. */
+/** Joins emitted tokens into text: contiguous runs copy the original spacing (comments blanked), others get one blank. */
 function assemble(file: SourceFile, emitted: readonly Token[], diagnostics: Diagnostic[], macros: Map<string, Macro>): PpOutput {
-  let text = '';
-  const segments: Segment[] = [];
+  const pieces: string[] = [];
+  let length = 0;
+  const segments: { out: number; len: number; file: SourceFile; src: number; synthetic: boolean; srcEnd: number }[] = [];
   const tokens: { token: Token; out: number }[] = [];
+  /** Output offsets of gaps that held comments (blanked here; `--compatible` < 2.0 string gluing needs to know). */
+  const commentGaps: number[] = [];
   let prev: Token | undefined;
   for (const t of emitted) {
     const contiguous = prev && !prev.synthetic && !t.synthetic && prev.file === t.file && t.index === prev.index + 1;
     if (contiguous) {
       const last = segments[segments.length - 1]!;
-      const piece = t.file.text.slice(prev!.end, t.end);
-      segments[segments.length - 1] = { ...last, len: last.len + piece.length, srcEnd: t.end };
-      tokens.push({ token: t, out: text.length + (t.start - prev!.end) });
-      text += piece;
+      let gap = t.file.text.slice(prev!.end, t.start);
+      // Comments become blanks of the same length: offsets stay valid and the grammar never sees them.
+      if (/[#/]/.test(gap)) {
+        commentGaps.push(length);
+        gap = gap.replace(/[^\s]/g, ' ');
+      }
+      pieces.push(gap, t.file.text.slice(t.start, t.end));
+      tokens.push({ token: t, out: length + gap.length });
+      const added = gap.length + (t.end - t.start);
+      last.len += added;
+      last.srcEnd = t.end;
+      length += added;
     } else {
-      if (text.length > 0) text += ' ';
-      tokens.push({ token: t, out: text.length });
-      segments.push({ out: text.length, len: t.text.length, file: t.file, src: t.start, synthetic: !!t.synthetic, srcEnd: t.end });
-      text += t.synthetic ? t.text : t.file.text.slice(t.start, t.end);
+      if (length > 0) {
+        pieces.push(' ');
+        length += 1;
+      }
+      const text = t.synthetic ? t.text : t.file.text.slice(t.start, t.end);
+      tokens.push({ token: t, out: length });
+      segments.push({ out: length, len: text.length, file: t.file, src: t.start, synthetic: !!t.synthetic, srcEnd: t.end });
+      pieces.push(text);
+      length += text.length;
     }
     prev = t;
   }
+  const text = pieces.join('');
   const locate = (off: number, isEnd: boolean): { file: SourceFile; offset: number } => {
     if (segments.length === 0) return { file, offset: 0 };
     let lo = 0;
@@ -455,7 +474,8 @@ function assemble(file: SourceFile, emitted: readonly Token[], diagnostics: Diag
     const { line, col } = a.file.lineCol(a.offset);
     return { file: a.file.name, line, col, offset: a.offset, end: b.file === a.file ? Math.max(b.offset, a.offset) : a.offset };
   };
-  return { text, tokens, diagnostics, macros, spanOf };
+  const commentBetween = (start: number, end: number): boolean => commentGaps.some((g) => g >= start && g < end);
+  return { text, tokens, diagnostics, macros, spanOf, commentBetween };
 }
 
 function cmp(sign: number, op: string): boolean {
