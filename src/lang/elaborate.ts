@@ -98,6 +98,8 @@ class Elaborator {
   private readonly included: string[] = [];
   private readonly includedSet = new Set<string>();
   private readonly aliases: AliasEntry[] = [];
+  private readonly aliasHeadsLoaded = new Set<string>();
+  private readonly aliasDecls = new Set<object>();
   private readonly units: Unit[] = [];
   private readonly funcUnits = new Map<FuncSym, Unit>();
   private readonly probeList: { derived: DerivedProbe; unit: Unit }[] = [];
@@ -125,9 +127,6 @@ class Elaborator {
 
   run(): void {
     this.declare(this.program.decls, undefined);
-    for (const a of this.library.aliases) {
-      for (const name of flatten(a.name.components)) this.aliases.push({ decl: a.decl, name, file: a.file.path });
-    }
     for (const d of this.program.decls) if (d.kind === 'probe') this.pendingProbes.push({ decl: d, file: undefined });
     if (this.opts.unoptimized) for (const fs of this.userFuncs.values()) for (const f of fs) this.functionUnit(f);
     this.drain();
@@ -181,7 +180,7 @@ class Elaborator {
 
   private include(path: string): void {
     if (this.includedSet.has(path)) return;
-    const f = this.library.files.find((x) => x.path === path);
+    const f = this.library.file(path);
     if (!f) return;
     this.includedSet.add(path);
     this.included.push(path);
@@ -217,7 +216,7 @@ class Elaborator {
     const derived: DerivedProbe[] = [];
     for (const point of decl.points) {
       const ds = derivePoint(point, decl.body, {
-        aliases: this.aliases,
+        aliases: (head) => this.aliasesFor(head),
         kernel: this.opts.kernel,
         diagnostics: this.diagnostics,
         useAlias: (a) => {
@@ -240,6 +239,19 @@ class Elaborator {
       for (const c of ds[0]!.conditions) this.resolveCondition(unit, c);
       for (const b of unit.bodies) this.resolveStmt(unit, b);
     }
+  }
+
+  /** User aliases plus library aliases that could start with `head` (loading those tapset files). */
+  private aliasesFor(head: string): readonly AliasEntry[] {
+    if (!this.aliasHeadsLoaded.has(head)) {
+      this.aliasHeadsLoaded.add(head);
+      for (const a of this.library.aliases(head)) {
+        if (this.aliasDecls.has(a.name)) continue;
+        this.aliasDecls.add(a.name);
+        for (const name of flatten(a.name.components)) this.aliases.push({ decl: a.decl, name, file: a.file.path });
+      }
+    }
+    return this.aliases;
   }
 
   private newUnit(kind: Unit['kind'], bodies: readonly Block[], func: FuncSym | undefined, file: string | undefined): Unit {
@@ -296,7 +308,7 @@ class Elaborator {
       if (g.decl && 'private' in g.decl && g.decl.private && g.file !== fromFile) return undefined;
       return g;
     }
-    const p = this.library.globals.get(name);
+    const p = this.library.global(name);
     if (!p || (p.decl.private && p.file.path !== fromFile)) return undefined;
     this.include(p.file.path);
     this.declare([p.decl], p.file.path);
@@ -307,7 +319,7 @@ class Elaborator {
     const user = this.userFuncs.get(name) ?? [];
     let candidates: FuncSym[] = user;
     if (candidates.length === 0) {
-      const provided = (this.library.functions.get(name) ?? []).filter((p) => !p.decl.private || p.file.path === fromFile);
+      const provided = this.library.functions(name).filter((p) => !p.decl.private || p.file.path === fromFile);
       candidates = provided.map((p) => this.libFuncSym(p.decl, p.file.path));
     }
     if (candidates.length === 0) {

@@ -41,7 +41,8 @@ export interface AliasEntry {
 }
 
 export interface DeriveContext {
-  readonly aliases: readonly AliasEntry[];
+  /** Aliases that may match a point whose first component is `head` (user aliases always included). */
+  readonly aliases: (head: string) => readonly AliasEntry[];
   readonly kernel: KernelModel | undefined;
   readonly diagnostics: Diagnostic[];
   /** Called when an alias from a library file is used, so that file joins the program. */
@@ -129,7 +130,7 @@ function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: D
     return [];
   }
   // The longest alias name wins: `syscall.open.return` uses its own alias, not `syscall.open` + suffix.
-  const prefixMatches = ctx.aliases.filter((a) => aliasPrefixMatch(a.name, flat));
+  const prefixMatches = ctx.aliases(flat[0]!.name).filter((a) => aliasPrefixMatch(a.name, flat));
   const longest = Math.max(0, ...prefixMatches.map((a) => a.name.length));
   const matches = prefixMatches.filter((a) => a.name.length === longest);
   if (matches.length > 0) {

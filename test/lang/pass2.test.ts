@@ -57,6 +57,16 @@ describe('elaborateScript', () => {
     expect(r.resolved!.files).toEqual([join(dir, 'counter.stp')]);
     expect(r.resolved!.probes.map((p) => p.derived.point)).toEqual(['begin', 'end']);
   });
+  it('parses a tapset file only when the script needs something it declares', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapsh-lib-'));
+    writeFileSync(join(dir, 'good.stp'), 'function good() { return 1 }\n%( arch == "nosuch" %? function hidden() { return 2 } %)\n');
+    writeFileSync(join(dir, 'broken.stp'), 'function broken( { \n');
+    const r = p2('probe begin { println(good()) }', { tapsetDirs: [dir] });
+    expect(r.diagnostics).toEqual([]);
+    expect(errors(p2('probe begin { println(hidden()) }', { tapsetDirs: [dir] }))[0]).toMatch(/unresolved function call 'hidden'/);
+    const b = p2('probe begin { println(broken()) }', { tapsetDirs: [dir] });
+    expect(b.diagnostics.map((d) => d.code)).toEqual(['TS4001', 'TS4041']);
+  });
   it('private tapset symbols stay inside their file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tapsh-lib-'));
     writeFileSync(join(dir, 'lib.stp'), 'private global secret\nprivate function helper() { return 1 }\nfunction api() { secret = helper(); return secret }\n');
