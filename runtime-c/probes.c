@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0
+/* probes.c - registering the probe table: begin/end/error, hrtimers, profile, kprobes, kretprobes, tracepoints. */
+#include <linux/fs.h>
+#include <linux/hrtimer.h>
+#include <linux/kprobes.h>
+#include <linux/perf_event.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <asm/irq_regs.h>
+#include "tap_rt.h"
+
+/* Mutable registration state, one per probe-table entry (allocated at init). */
+struct tap_pstate {
+	const struct tap_probe *p;
+	int armed;
+	struct kprobe kp;
+	struct kretprobe krp;
+	struct hrtimer hr;
+	struct perf_event **events;	/* per CPU: tracepoint / profile */
+};
+
+static struct tap_pstate *tap_ps;
+
+static void tap_run_handler(const struct tap_probe *p, struct pt_regs *regs,
+			    struct kretprobe_instance *ri, const void *raw, u32 rawsize)
+{
+	struct tap_context *c = tap_enter(p, regs, 0);
+
+	if (!c)
+		return;
+	c->ri = ri;
+	c->tp_raw = raw;
+	c->tp_size = rawsize;
+	p->handler(c);
+	tap_leave(c);
+}
+
+/* --- begin / end / error --- */
+
+static int tap_prio_cmp(const void *a, const void *b)
+{
+	const struct tap_probe *pa = *(const struct tap_probe * const *)a;
+	const struct tap_probe *pb = *(const struct tap_probe * const *)b;
+
+	if (pa->priority != pb->priority)
+		return pa->priority < pb->priority ? -1 : 1;
+	return pa < pb ? -1 : pa > pb;	/* table order among equals */
+}
+
+/**
+ * tap_run_simple - run every begin, end or error probe in priority order
+ * @kind: TAP_PROBE_BEGIN, TAP_PROBE_END or TAP_PROBE_ERROR
+ *
+ * Process context. Begin probes stop at the first that calls exit() or fails;
+ * end and error probes stop at the first uncaught error (stap 4.8 does both).
+ */
+TAP_API void tap_run_simple(enum tap_probe_kind kind)
+{
+	const struct tap_probe **v;
+	unsigned int i, n = 0;
+
+	v = kcalloc(tap_script.nprobes, sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return;
+	for (i = 0; i < tap_script.nprobes; i++)
+		if (tap_script.probes[i].kind == kind)
+			v[n++] = &tap_script.probes[i];
+	sort(v, n, sizeof(*v), tap_prio_cmp, NULL);
+	for (i = 0; i < n; i++) {
+		s64 errors = atomic64_read(&tap_nerrors);
+
+		if (atomic_read(&tap_disarmed))
+			break;
+		tap_run_handler(v[i], NULL, NULL, NULL, 0);
+		if (atomic64_read(&tap_nerrors) != errors && atomic_read(&tap_errored))
+			break;
+		if (kind == TAP_PROBE_BEGIN && atomic_read(&tap_stop_requested))
+			break;
+	}
+	kfree(v);
+}
+
+/* --- timers --- */
+
+static u64 tap_timer_period(const struct tap_probe *p)
+{
+	s64 ns = p->period_ns;
+
+	if (p->randomize_ns > 0)
+		ns += (s64)(get_random_u32() % (u32)(2 * p->randomize_ns + 1)) - p->randomize_ns;
+	return max_t(s64, ns, 1000);
+}
+
+static enum hrtimer_restart tap_hrtimer_fn(struct hrtimer *t)
+{
+	struct tap_pstate *ps = container_of(t, struct tap_pstate, hr);
+
+	if (atomic_read(&tap_disarmed) || atomic_read(&tap_state_v) > TAP_RUNNING)
+		return HRTIMER_NORESTART;
+	tap_run_handler(ps->p, get_irq_regs(), NULL, NULL, 0);
+	hrtimer_forward_now(t, ns_to_ktime(tap_timer_period(ps->p)));
+	return HRTIMER_RESTART;
+}
+
+static int tap_arm_timer(struct tap_pstate *ps)
+{
+	hrtimer_init(&ps->hr, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	ps->hr.function = tap_hrtimer_fn;
+	hrtimer_start(&ps->hr, ns_to_ktime(tap_timer_period(ps->p)), HRTIMER_MODE_REL);
+	return 0;
+}
+
+/* --- perf events: timer.profile and tracepoints --- */
+
+static void tap_perf_profile(struct perf_event *ev, struct perf_sample_data *data, struct pt_regs *regs)
+{
+	struct tap_pstate *ps = ev->overflow_handler_context;
+
+	tap_run_handler(ps->p, regs, NULL, NULL, 0);
+}
+
+static void tap_perf_tp(struct perf_event *ev, struct perf_sample_data *data, struct pt_regs *regs)
+{
+	struct tap_pstate *ps = ev->overflow_handler_context;
+
+	if (!data->raw)
+		return;
+	tap_run_handler(ps->p, regs, NULL, data->raw->frag.data, data->raw->frag.size);
+}
+
+static void tap_perf_release(struct tap_pstate *ps)
+{
+	int cpu;
+
+	if (!ps->events)
+		return;
+	for_each_possible_cpu(cpu)
+		if (!IS_ERR_OR_NULL(ps->events[cpu]))
+			perf_event_release_kernel(ps->events[cpu]);
+	kfree(ps->events);
+	ps->events = NULL;
+}
+
+static int tap_perf_create(struct tap_pstate *ps, struct perf_event_attr *attr,
+			   perf_overflow_handler_t fn)
+{
+	int cpu, err;
+
+	ps->events = kcalloc(nr_cpu_ids, sizeof(*ps->events), GFP_KERNEL);
+	if (!ps->events)
+		return -ENOMEM;
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		ps->events[cpu] = perf_event_create_kernel_counter(attr, cpu, NULL, fn, ps);
+		if (IS_ERR(ps->events[cpu])) {
+			err = PTR_ERR(ps->events[cpu]);
+			ps->events[cpu] = NULL;
+			cpus_read_unlock();
+			tap_perf_release(ps);
+			return err;
+		}
+	}
+	cpus_read_unlock();
+	return 0;
+}
+
+static int tap_arm_profile(struct tap_pstate *ps)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(attr),
+		.sample_period = NSEC_PER_SEC / HZ,
+		.pinned = 1,
+	};
+
+	return tap_perf_create(ps, &attr, tap_perf_profile);
+}
+
+/* The tracepoint's perf id, from tracefs (ids are assigned at boot: never compiled in). */
+static int tap_tracepoint_id(const char *sys, const char *event, u64 *id)
+{
+	static const char * const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[192], buf[24];
+	struct file *f;
+	loff_t pos;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(roots); i++) {
+		snprintf(path, sizeof(path), "%s/events/%s/%s/id", roots[i], sys, event);
+		f = filp_open(path, O_RDONLY, 0);
+		if (IS_ERR(f))
+			continue;
+		pos = 0;
+		n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
+		filp_close(f, NULL);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		return kstrtoull(strim(buf), 10, id);
+	}
+	return -ENOENT;
+}
+
+static int tap_arm_tracepoint(struct tap_pstate *ps)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.sample_period = 1,
+		.sample_type = PERF_SAMPLE_RAW,
+	};
+	int err = tap_tracepoint_id(ps->p->tp_system, ps->p->tp_event, &attr.config);
+
+	if (err)
+		return err;
+	return tap_perf_create(ps, &attr, tap_perf_tp);
+}
+
+/* --- kprobes --- */
+
+static int tap_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct tap_pstate *ps = container_of(kp, struct tap_pstate, kp);
+
+	tap_run_handler(ps->p, regs, NULL, NULL, 0);
+	return 0;
+}
+
+static int tap_kretprobe_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct tap_pstate *ps = container_of(get_kretprobe(ri), struct tap_pstate, krp);
+
+	tap_run_handler(ps->p, regs, ri, NULL, 0);
+	return 0;
+}
+
+static int tap_arm_kprobe(struct tap_pstate *ps)
+{
+	memset(&ps->kp, 0, sizeof(ps->kp));
+	ps->kp.pre_handler = tap_kprobe_pre;
+	if (ps->p->symbol) {
+		ps->kp.symbol_name = ps->p->symbol;
+		ps->kp.offset = ps->p->offset;
+	} else {
+		ps->kp.addr = (kprobe_opcode_t *)ps->p->addr;
+	}
+	return register_kprobe(&ps->kp);
+}
+
+static int tap_arm_kretprobe(struct tap_pstate *ps)
+{
+	memset(&ps->krp, 0, sizeof(ps->krp));
+	ps->krp.handler = tap_kretprobe_ret;
+	ps->krp.maxactive = ps->p->maxactive;
+	if (ps->p->symbol)
+		ps->krp.kp.symbol_name = ps->p->symbol;
+	else
+		ps->krp.kp.addr = (kprobe_opcode_t *)ps->p->addr;
+	return register_kretprobe(&ps->krp);
+}
+
+static int tap_arm_one(struct tap_pstate *ps)
+{
+	switch (ps->p->kind) {
+	case TAP_PROBE_TIMER:
+		return tap_arm_timer(ps);
+	case TAP_PROBE_PROFILE:
+		return tap_arm_profile(ps);
+	case TAP_PROBE_KPROBE:
+		return tap_arm_kprobe(ps);
+	case TAP_PROBE_KRETPROBE:
+		return tap_arm_kretprobe(ps);
+	case TAP_PROBE_TRACEPOINT:
+		return tap_arm_tracepoint(ps);
+	default:
+		return 1;	/* begin/end/error/never: nothing to register */
+	}
+}
+
+/**
+ * tap_probes_arm - register every probe that is not begin/end/error/never
+ *
+ * Process context. An optional probe that fails gets a WARNING and is skipped;
+ * a required one gets an ERROR, everything registered so far is unregistered.
+ *
+ * Return: 0 or the failing registration's -errno.
+ */
+TAP_API int tap_probes_arm(void)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < tap_script.nprobes; i++) {
+		struct tap_pstate *ps = &tap_ps[i];
+
+		if (atomic_read(&tap_disarmed))
+			return -ECANCELED;
+		err = tap_arm_one(ps);
+		if (err > 0)
+			continue;
+		if (!err) {
+			ps->armed = 1;
+			continue;
+		}
+		if (ps->p->optional) {
+			tap_warn("probe %s registration failed (error %d): skipped", ps->p->pp, err);
+			continue;
+		}
+		{
+			char msg[TAP_ERRLEN];
+			int n = scnprintf(msg, sizeof(msg), "probe %s registration failed (error %d)",
+					  ps->p->pp, err);
+
+			tap_record(TAP_REC_ERROR, msg, n, true);
+		}
+		tap_probes_disarm();
+		return err;
+	}
+	return 0;
+}
+
+/**
+ * tap_probes_disarm - unregister every armed probe and wait for running handlers
+ *
+ * Process context; idempotent. kprobes go in one batch (one RCU grace period).
+ */
+TAP_API void tap_probes_disarm(void)
+{
+	struct kretprobe **krps;
+	struct kprobe **kps;
+	unsigned int i, nk = 0, nr = 0;
+
+	kps = kcalloc(tap_script.nprobes + 1, sizeof(*kps), GFP_KERNEL);
+	krps = kcalloc(tap_script.nprobes + 1, sizeof(*krps), GFP_KERNEL);
+	for (i = 0; i < tap_script.nprobes; i++) {
+		struct tap_pstate *ps = &tap_ps[i];
+
+		if (!ps->armed)
+			continue;
+		switch (ps->p->kind) {
+		case TAP_PROBE_KPROBE:
+			if (kps)
+				kps[nk++] = &ps->kp;
+			else
+				unregister_kprobe(&ps->kp);
+			break;
+		case TAP_PROBE_KRETPROBE:
+			if (krps)
+				krps[nr++] = &ps->krp;
+			else
+				unregister_kretprobe(&ps->krp);
+			break;
+		case TAP_PROBE_TIMER:
+			hrtimer_cancel(&ps->hr);
+			break;
+		default:
+			tap_perf_release(ps);
+			break;
+		}
+		ps->armed = 0;
+	}
+	if (nk)
+		unregister_kprobes(kps, nk);
+	if (nr)
+		unregister_kretprobes(krps, nr);
+	kfree(kps);
+	kfree(krps);
+	synchronize_rcu();	/* perf overflow handlers run under RCU-sched too */
+}
+
+/**
+ * tap_probes_init - allocate the registration state for the probe table
+ *
+ * Return: 0 or -ENOMEM.
+ */
+TAP_API int tap_probes_init(void)
+{
+	unsigned int i;
+
+	tap_ps = kcalloc(max(tap_script.nprobes, 1U), sizeof(*tap_ps), GFP_KERNEL);
+	if (!tap_ps)
+		return -ENOMEM;
+	for (i = 0; i < tap_script.nprobes; i++)
+		tap_ps[i].p = &tap_script.probes[i];
+	return 0;
+}
+
+/**
+ * tap_probes_exit - free the registration state (after tap_probes_disarm)
+ */
+TAP_API void tap_probes_exit(void)
+{
+	kfree(tap_ps);
+	tap_ps = NULL;
+}
+
+/**
+ * tap_probes_armed - number of registered probes (for the status text)
+ */
+TAP_API unsigned int tap_probes_armed(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; tap_ps && i < tap_script.nprobes; i++)
+		n += tap_ps[i].armed;
+	return n;
+}

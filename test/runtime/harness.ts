@@ -1,0 +1,138 @@
+// Test-only helpers for runtime-c: build hand-written modules with kbuild, run them in the lab VM, decode records.
+import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { labKernel, type BuildTree } from '../../src/build/buildtree.js';
+import { kbuild } from '../../src/build/kbuild.js';
+import { LabVm } from '../../src/remote/lab.js';
+import type { SshTarget } from '../../src/remote/ssh.js';
+import { RecordDecoder, RecordKind, droppedCounts, stateOf, type ModuleRecord, ModuleState } from '../../src/run/records.js';
+import { REPO, tempDir } from '../helpers/env.js';
+
+export const RUNTIME_DIR = join(REPO, 'runtime-c');
+export const MODULES_DIR = join(REPO, 'test/runtime/modules');
+export const ORACLE_OUT = join(REPO, 'test/runtime/oracle/out');
+
+export function oracle(name: string): string {
+  return readFileSync(join(ORACLE_OUT, `${name}.out`), 'utf8');
+}
+
+/** The build tree matching the lab kernel (the lab boots the newest installed Debian kernel). */
+export function labTree(): BuildTree {
+  const k = labKernel();
+  return k.buildTree;
+}
+
+/** Builds test/runtime/modules/NAME.c (plus -D flags) into NAME.ko against the runtime. */
+export async function buildModule(tree: BuildTree, name: string, defines: string[] = []): Promise<string> {
+  const dir = tempDir(`tapsh-rt-${name}-`);
+  copyFileSync(join(MODULES_DIR, `${name}.c`), join(dir, `${name}.c`));
+  const flags = [`-I${RUNTIME_DIR}`, ...defines.map((d) => `-D${d}`)].join(' ');
+  writeFileSync(join(dir, 'Kbuild'), `obj-m += ${name}.o\nccflags-y += ${flags}\n`);
+  return (await kbuild(tree, dir, name)).ko;
+}
+
+export interface RunResult {
+  records: ModuleRecord[];
+  output: string;
+  errors: string[];
+  warnings: string[];
+  states: ModuleState[];
+  stats: Record<string, number>;
+  dropped: { records: bigint; bytes: bigint };
+  missingSeq: bigint;
+  eofStatus: number | undefined;
+  startStatus: number;
+}
+
+export interface RunOptions {
+  /** Module parameters for insmod. */
+  params?: string;
+  /** Runs after `start` was written (e.g. a workload); its result is kept. */
+  during?: (ssh: SshTarget) => Promise<void>;
+  /** Write `exit` to ctl after `during` (default true; false waits for the script's own exit()). */
+  exit?: boolean;
+  /** Give up waiting for EOF after this long. */
+  timeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Loads NAME.ko, streams its data file, starts it, waits for EOF, unloads it. */
+export async function runModule(ssh: SshTarget, ko: string, name: string, opts: RunOptions = {}): Promise<RunResult> {
+  const remote = `/tmp/${name}.ko`;
+  const proc = `/proc/${name.startsWith('tapsh_') ? name : `tapsh_${name}`}`;
+  await ssh.put(readFileSync(ko), remote);
+  await ssh.run(`insmod ${remote} ${opts.params ?? ''}`);
+  const decoder = new RecordDecoder();
+  const records: ModuleRecord[] = [];
+  let sawEof!: () => void;
+  const eof = new Promise<void>((r) => (sawEof = r));
+  const stream = ssh.stream(`cat ${proc}/data`);
+  stream.stdout.on('data', (b: Buffer) => {
+    for (const r of decoder.push(b)) {
+      records.push(r);
+      if (r.kind === RecordKind.Eof) sawEof();
+    }
+  });
+  let startStatus = 0;
+  try {
+    const st = await ssh.run(`echo start > ${proc}/ctl`, { allowFailure: true });
+    startStatus = st.code;
+    if (opts.during) await opts.during(ssh);
+    if (opts.exit !== false) await ssh.run(`echo exit > ${proc}/ctl`, { allowFailure: true });
+    const timeout = opts.timeoutMs ?? 30_000;
+    await Promise.race([eof, sleep(timeout).then(() => { throw new Error(`${name}: no EOF record within ${timeout} ms; got ${records.length} records`); })]);
+    await stream.exited;
+  } finally {
+    await stream.close();
+    await ssh.run(`rmmod ${name}`, { allowFailure: true });
+  }
+  return summarize(records, decoder.missing, startStatus);
+}
+
+function summarize(records: ModuleRecord[], missingSeq: bigint, startStatus: number): RunResult {
+  const out: Buffer[] = [];
+  const res: RunResult = {
+    records, output: '', errors: [], warnings: [], states: [], stats: {}, dropped: { records: 0n, bytes: 0n }, missingSeq, eofStatus: undefined, startStatus,
+  };
+  for (const r of records) {
+    switch (r.kind) {
+      case RecordKind.Output: out.push(r.payload); break;
+      case RecordKind.Error: res.errors.push(r.payload.toString('utf8')); break;
+      case RecordKind.Warning: res.warnings.push(r.payload.toString('utf8')); break;
+      case RecordKind.State: res.states.push(stateOf(r).state); break;
+      case RecordKind.Dropped: {
+        const d = droppedCounts(r);
+        res.dropped.records += d.records;
+        res.dropped.bytes += d.bytes;
+        break;
+      }
+      case RecordKind.Stats:
+        for (const line of r.payload.toString('utf8').split('\n')) {
+          const m = /^(\w+)=(\d+)$/.exec(line);
+          if (m) res.stats[m[1]!] = Number(m[2]);
+        }
+        break;
+      case RecordKind.Eof: res.eofStatus = r.payload.readUInt32LE(0); break;
+    }
+  }
+  res.output = Buffer.concat(out).toString('latin1');
+  return res;
+}
+
+/** Boots the lab VM once for a test file. */
+export async function bootLab(): Promise<{ vm: LabVm; ssh: SshTarget }> {
+  const vm = await LabVm.boot({ timeoutMs: 150_000 });
+  const ssh = await vm.connect();
+  await ssh.run('dmesg -c > /dev/null', { allowFailure: true });
+  return { vm, ssh };
+}
+
+/** After every test: no Oops/BUG/WARNING in the kernel log, no tapsh module loaded. Returns the new dmesg text. */
+export async function kernelClean(ssh: SshTarget): Promise<{ dmesg: string; modules: string }> {
+  const dmesg = (await ssh.run('dmesg -c', { allowFailure: true })).stdout.toString();
+  const modules = (await ssh.run('cat /proc/modules')).stdout.toString().split('\n').filter((l) => /^tapsh/.test(l)).join('\n');
+  return { dmesg, modules };
+}
+
+export const BAD_KERNEL_LOG = /Oops|BUG:|WARNING:|general protection|kernel panic|Call Trace/;
