@@ -836,8 +836,10 @@ class Elaborator {
         if (e.op === '<<<') {
           const local = e.target.kind === 'symbol' ? (unit.bindings.get(e.target) as VarSym | undefined) : undefined;
           if (local && local.scope !== 'global') {
-            if (this.reporting && !this.broken.has(local)) this.error('TS4040', e.target.span, [local.name]);
-            this.broken.add(local);
+            if (this.reporting && !this.broken.has(local)) {
+              this.error('TS4040', e.target.span, [local.name]);
+              this.broken.add(local);
+            }
             this.expect(unit, e.value, 'long', "the value of '<<<'");
             return 'long';
           }
