@@ -3,7 +3,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Decl, FunctionDecl, PointPart, Program } from '../../../src/lang/ast.js';
-import { parseScript, renderDiagnostics } from '../../../src/lang/pass1.js';
+import { parseFile, pass1Context, renderDiagnostics } from '../../../src/lang/pass1.js';
+import { SourceFile } from '../../../src/lang/source.js';
 
 export const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 export const TAPSETS = join(REPO, 'tapsets');
@@ -35,12 +36,14 @@ export interface Parsed {
 /** Pass 1 of one tapset file, as trusted (guru) code, with the package's macro library. */
 export function parseTapset(path: string, arch = 'x86_64'): Parsed {
   const text = readFileSync(path, 'utf8');
-  const r = parseScript({
-    text, fileName: path, scriptArgs: [], includeDirs: [], guru: true,
-    kernel: { release: '6.1.0-57-amd64', arch, version: '', buildId: '', vermagic: '' } as never,
+  const ctx = pass1Context({
+    scriptArgs: [], includeDirs: [], guru: true,
+    kernel: { release: '6.1.0-57-amd64', arch, version: '', buildId: '', vermagic: '' },
   });
-  const errs = r.diagnostics.filter((d) => d.severity === 'error');
-  return { path, program: r.program, errors: errs.length ? renderDiagnostics(errs, r.sources) : '' };
+  // as pass 2 loads it: a library file (may be empty after preprocessing), trusted
+  const r = parseFile(new SourceFile(path, text, true), ctx, 'library');
+  const errs = [...ctx.diagnostics, ...r.diagnostics].filter((d) => d.severity === 'error');
+  return { path, program: r.program, errors: errs.length ? renderDiagnostics(errs, ctx.sources) : '' };
 }
 
 export interface IndexEntry {
