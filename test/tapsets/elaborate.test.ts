@@ -63,3 +63,27 @@ describe('scripts as users write them', () => {
     it(what, () => expect(errorsOf(text)).toBe(''));
   }
 });
+
+// Against a kernel model captured from the lab VM (when this machine has one cached): the
+// tracepoints, fields and functions the aliases name must exist on that kernel.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadKernelModel } from '../../src/remote/capture.js';
+import { cacheDir } from '../../src/util/cache.js';
+
+const kernelsDir = cacheDir('kernels');
+const cachedModel = existsSync(kernelsDir)
+  ? readdirSync(kernelsDir).map((d) => loadKernelModel(join(kernelsDir, d))).find((m) => m !== undefined)
+  : undefined;
+
+describe.skipIf(!cachedModel)('probe aliases resolve on a captured kernel', () => {
+  it(`each alias on ${cachedModel?.identity.release}`, () => {
+    const failed: string[] = [];
+    for (const name of mine.aliases.keys()) {
+      const r = elaborateScript({ ...base, kernelModel: cachedModel, text: `probe ${name} { }`, fileName: 't.stp' });
+      const errs = r.diagnostics.filter((d) => d.severity === 'error');
+      if (errs.length) failed.push(`${name}:\n${renderDiagnostics(errs, r.sources)}`);
+    }
+    expect(failed).toEqual([]);
+  });
+});
