@@ -1,7 +1,7 @@
 // Pass 2: elaborate: pull in tapsets, expand probe points, resolve symbols, infer types, elide what is unused.
 
 import type {
-  Block, Call, Decl, Expr, ForeachKey, FunctionDecl, GlobalDecl, Param, ProbeDecl, Program, Stmt, SymbolRef,
+  Block, Call, Decl, EmbeddedDecl, Expr, ForeachKey, FunctionDecl, GlobalDecl, Param, ProbeDecl, Program, Stmt, SymbolRef,
 } from './ast.js';
 import { assertNever } from './ast.js';
 import { diag, type DiagCode, type Diagnostic } from './diagnostics.js';
@@ -65,6 +65,8 @@ export interface Resolved {
   readonly types: TypeTable;
   /** Code the optimizer removed (empty with -u); later passes skip it. */
   readonly elision: Elision;
+  /** Top-level `%{ %}` blocks of the script and of the library files it uses, in inclusion order (pass 3 emits them). */
+  readonly embedded: readonly EmbeddedDecl[];
 }
 
 export interface ElaborateOptions {
@@ -106,6 +108,10 @@ class Elaborator {
   private readonly pendingProbes: { decl: ProbeDecl; file: string | undefined }[] = [];
   private readonly types: TypeTable = { vars: new Map(), funcs: new Map() };
   private reporting = false;
+  /** Inside branches of an @defined test that cannot be decided yet: target-variable checks are off. */
+  private unsure = 0;
+  /** Target-variable nodes that are assigned to (procfs `$value` direction, guru checks). */
+  private readonly writtenTargets = new Set<Expr>();
   /** Variables already reported as misused; no further "unresolved type" noise about them. */
   private readonly broken = new Set<VarSym>();
   private elision: Elision = emptyElision();
@@ -426,10 +432,43 @@ class Elaborator {
     }
   }
 
+  /**
+   * The value of `@defined(X)` / `!@defined(X)` when it can be known here: whether this probe has
+   * target variable X. Undefined when `e` is no such test. Without BTF, kernel function probes are
+   * assumed to have any variable asked for.
+   */
+  private definedValue(unit: Unit, e: Expr): boolean | 'unknown' | undefined {
+    if (e.kind === 'unary' && e.op === '!') {
+      const v = this.definedValue(unit, e.operand);
+      return typeof v === 'boolean' ? !v : v;
+    }
+    if (e.kind !== 'defined') return undefined;
+    const x = e.operand;
+    // Members of @cast/@var types need BTF to decide; until then neither branch is held against the script.
+    if (x.kind !== 'target') return 'unknown';
+    if (unit.kind !== 'probe') return false;
+    return unit.probes.every((p) => {
+      if (p.family === 'procfs') return x.name === 'value';
+      if (x.name === 'return' && !p.isReturn) return false;
+      if (p.family === 'kernel.trace') {
+        const tp = this.opts.kernel?.tracepoints.get(`${p.detail.system}:${p.detail.event}`);
+        return !tp || tp.fields.some((f) => f.name === x.name);
+      }
+      return p.family === 'kernel.function' || p.family === 'kprobe.function' || p.family === 'kernel.statement';
+    });
+  }
+
   /** `$name` needs a probe that has target variables; `$return` a return probe; tracepoint fields must exist. */
-  private checkTargetVar(unit: Unit, name: string, span: Decl['span']): void {
+  private checkTargetVar(unit: Unit, name: string, span: Decl['span'], written: boolean): void {
     if (unit.kind !== 'probe') return;
     for (const p of unit.probes) {
+      if (p.family === 'procfs') {
+        // A read probe fills $value for the reader; a write probe receives what was written.
+        if (name !== 'value') this.error('TS4068', span, [name, p.point]);
+        else if (p.detail.access === 'read' && !written) this.error('TS4072', span, [p.point]);
+        else if (p.detail.access === 'write' && written) this.error('TS4073', span, [p.point]);
+        return;
+      }
       if (p.family !== 'kernel.function' && p.family !== 'kprobe.function' && p.family !== 'kernel.trace') {
         this.error('TS4068', span, [name, p.point]);
         return;
@@ -507,7 +546,11 @@ class Elaborator {
           if (e.op !== '=') this.resolveExpr(unit, e.target);
         }
         this.resolveExpr(unit, e.value);
-        if (isTarget(e.target) && !this.opts.guru && unit.file === undefined) this.error('TS4046', e.target.span);
+        if (isTarget(e.target)) {
+          this.writtenTargets.add(e.target);
+          const procfs = unit.probes.length > 0 && unit.probes.every((p) => p.family === 'procfs');
+          if (!procfs && !this.opts.guru && unit.file === undefined) this.error('TS4046', e.target.span);
+        }
         return;
       case 'ternary':
         this.resolveExpr(unit, e.cond);
@@ -651,11 +694,20 @@ class Elaborator {
       case 'exprStmt':
         this.typeExpr(unit, s.expr, undefined, true);
         return;
-      case 'if':
+      case 'if': {
+        const decided = this.definedValue(unit, s.cond);
+        if (decided === true || decided === false) {
+          const taken = decided ? s.then : s.else;
+          if (taken) this.typeStmt(unit, taken);
+          return;
+        }
+        if (decided === 'unknown') this.unsure++;
         this.expect(unit, s.cond, 'long', 'an if condition');
         this.typeStmt(unit, s.then);
         if (s.else) this.typeStmt(unit, s.else);
+        if (decided === 'unknown') this.unsure--;
         return;
+      }
       case 'while':
         this.expect(unit, s.cond, 'long', 'a while condition');
         this.typeStmt(unit, s.body);
@@ -874,12 +926,15 @@ class Elaborator {
         return t ?? v;
       }
       case 'ternary': {
-        this.expect(unit, e.cond, 'long', 'a ?: condition');
-        let a = this.typeExpr(unit, e.then, want);
-        const b = this.typeExpr(unit, e.else, a ?? want);
-        if (a === undefined && b !== undefined) a = this.typeExpr(unit, e.then, b);
-        if (a !== undefined && b !== undefined && a !== b) this.mismatch(e.else.span, a, b, 'the branches of ?:');
-        return a ?? b;
+        // `@defined(X) ? A : B` is decided here; the branch not taken is never checked (stap folds it).
+        const decided = this.definedValue(unit, e.cond);
+        if (decided === true || decided === false) return this.typeExpr(unit, decided ? e.then : e.else, want);
+        if (decided === 'unknown') this.unsure++;
+        try {
+          return this.typeTernary(unit, e, want);
+        } finally {
+          if (decided === 'unknown') this.unsure--;
+        }
       }
       case 'in': {
         if (e.array.kind === 'hist') {
@@ -906,10 +961,11 @@ class Elaborator {
       case 'cast':
       case 'autocast':
         // Checked on live code only: the optimizer may have removed a statement naming a missing variable.
-        if (e.kind === 'target' && this.reporting) this.checkTargetVar(unit, e.name, e.span);
+        if (e.kind === 'target' && this.reporting && this.unsure === 0) this.checkTargetVar(unit, e.name, e.span, this.writtenTargets.has(e));
         for (const c of e.components) if (c.kind === 'subscript') this.expect(unit, c.index, 'long', 'a target-variable subscript');
         if (e.kind === 'cast' || e.kind === 'autocast') this.typeExpr(unit, e.operand, undefined);
         // Without type information from BTF every target value is a long (pointers included).
+        if (e.kind === 'target' && e.name === 'value' && unit.probes.some((p) => p.family === 'procfs')) return 'string';
         return e.pretty ? 'string' : 'long';
       case 'contextVars':
         return 'string';
@@ -934,6 +990,15 @@ class Elaborator {
       default:
         return assertNever(e);
     }
+  }
+
+  private typeTernary(unit: Unit, e: Extract<Expr, { kind: 'ternary' }>, want: Ty | undefined): Ty | undefined {
+    this.expect(unit, e.cond, 'long', 'a ?: condition');
+    let a = this.typeExpr(unit, e.then, want);
+    const b = this.typeExpr(unit, e.else, a ?? want);
+    if (a === undefined && b !== undefined) a = this.typeExpr(unit, e.then, b);
+    if (a !== undefined && b !== undefined && a !== b) this.mismatch(e.else.span, a, b, 'the branches of ?:');
+    return a ?? b;
   }
 
   private checkResolvedTypes(): void {
@@ -984,6 +1049,10 @@ class Elaborator {
       files: this.included,
       types: this.types,
       elision: this.elision,
+      embedded: [
+        ...this.included.flatMap((path) => this.library.file(path)?.program.decls.filter((d): d is EmbeddedDecl => d.kind === 'embeddedDecl') ?? []),
+        ...this.program.decls.filter((d): d is EmbeddedDecl => d.kind === 'embeddedDecl'),
+      ],
     };
   }
 }

@@ -11,7 +11,7 @@ export type FlatPoint = readonly Component[];
 
 export type ProbeFamily =
   | 'begin' | 'end' | 'error' | 'never' | 'timer' | 'timer.profile'
-  | 'kernel.function' | 'kprobe.function' | 'kernel.statement' | 'kernel.trace';
+  | 'kernel.function' | 'kprobe.function' | 'kernel.statement' | 'kernel.trace' | 'procfs';
 
 /** One concrete place a handler attaches, after aliases and wildcards are resolved. */
 export interface DerivedProbe {
@@ -214,7 +214,37 @@ function deriveBuiltin(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs
     return deriveFunctionFamily(flat, make, fail, ctx, numArg, strArg);
   }
 
+  if (head.name === 'procfs') return deriveProcfs(flat, make, fail);
+
   return fail('TS4014', [pointText(flat), head.name]);
+}
+
+/** procfs[("PATH")][.umask(N)].read[.maxsize(N)] | .write: files under the module's procfs directory. */
+function deriveProcfs(flat: FlatPoint, make: Maker, fail: Failer): DerivedProbe[] {
+  const head = flat[0]!;
+  if (head.arg && head.arg.kind !== 'string') return fail('TS4013', [pointText(flat), 'procfs takes a path string']);
+  const path = head.arg?.kind === 'string' ? head.arg.value : 'command';
+  if (path === '' || path.startsWith('/') || path.endsWith('/') || path.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+    return fail('TS4013', [pointText(flat), `bad procfs path "${path}": use relative components without '.', '..' or empty parts`]);
+  }
+  let i = 1;
+  let umask: number | undefined;
+  if (flat[i]?.name === 'umask') {
+    const u = flat[i]!.arg;
+    if (!u || u.kind !== 'number' || u.value === null || u.value < 0n || u.value > 0o777n) return fail('TS4013', [pointText(flat), 'umask takes a number between 0 and 0777']);
+    umask = Number(u.value);
+    i++;
+  }
+  const op = flat[i];
+  if (!op || op.arg || (op.name !== 'read' && op.name !== 'write')) return fail('TS4013', [pointText(flat), 'expected .read or .write']);
+  const detail: Record<string, string | number | boolean> = { path, access: op.name, ...(umask !== undefined ? { umask } : {}) };
+  const rest = flat.slice(i + 1);
+  if (rest.length === 1 && op.name === 'read' && rest[0]!.name === 'maxsize') {
+    const n = rest[0]!.arg;
+    if (!n || n.kind !== 'number' || n.value === null || n.value <= 0n) return fail('TS4013', [pointText(flat), 'maxsize takes a positive number']);
+    detail.maxsize = Number(n.value);
+  } else if (rest.length > 0) return fail('TS4013', [pointText(flat), `'${rest[0]!.name}' is not a procfs suffix`]);
+  return [make('procfs', detail)];
 }
 
 /** The names built-in probe points are made of, as a tree, for expanding wildcards like `kernel.func*.*`. */
@@ -233,6 +263,7 @@ const VOCABULARY: Vocab = {
   kernel: { function: FUNCTION_SUFFIXES, statement: { absolute: {}, nearest: {} }, trace: {} },
   module: { function: FUNCTION_SUFFIXES, statement: { absolute: {}, nearest: {} } },
   kprobe: { function: KPROBE_SUFFIXES, module: { function: KPROBE_SUFFIXES }, statement: { absolute: {} } },
+  procfs: { read: { maxsize: {} }, write: {}, umask: { read: { maxsize: {} }, write: {} } },
 };
 
 /** All concrete points a wildcarded point names in the built-in vocabulary (arguments are kept). */
