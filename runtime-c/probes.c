@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* probes.c - registering the probe table: begin/end/error, hrtimers, profile, kprobes, kretprobes, tracepoints. */
-#include <linux/fs.h>
+#include <linux/trace_events.h>
 #include <linux/hrtimer.h>
 #include <linux/kprobes.h>
 #include <linux/perf_event.h>
@@ -178,30 +178,20 @@ static int tap_arm_profile(struct tap_pstate *ps)
 	return tap_perf_create(ps, &attr, tap_perf_profile);
 }
 
-/* The tracepoint's perf id, from tracefs (ids are assigned at boot: never compiled in). */
+/*
+ * The tracepoint's perf id (ids are assigned at boot, so never compiled in). tracefs
+ * files cannot be kernel_read(), but the event file lookup the hist triggers use is
+ * exported; it also pins the event (a module's events) until we put it back.
+ */
 static int tap_tracepoint_id(const char *sys, const char *event, u64 *id)
 {
-	static const char * const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	char path[192], buf[24];
-	struct file *f;
-	loff_t pos;
-	ssize_t n;
-	int i;
+	struct trace_event_file *file = trace_get_event_file(NULL, sys, event);
 
-	for (i = 0; i < ARRAY_SIZE(roots); i++) {
-		snprintf(path, sizeof(path), "%s/events/%s/%s/id", roots[i], sys, event);
-		f = filp_open(path, O_RDONLY, 0);
-		if (IS_ERR(f))
-			continue;
-		pos = 0;
-		n = kernel_read(f, buf, sizeof(buf) - 1, &pos);
-		filp_close(f, NULL);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		return kstrtoull(strim(buf), 10, id);
-	}
-	return -ENOENT;
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	*id = file->event_call->event.type;
+	trace_put_event_file(file);
+	return 0;
 }
 
 static int tap_arm_tracepoint(struct tap_pstate *ps)

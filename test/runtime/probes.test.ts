@@ -1,0 +1,82 @@
+// runtime-c in the lab VM: kprobes (several sharing a handler), a kretprobe, timers, timer.profile, a tracepoint with fields, registration failures.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { LabVm } from '../../src/remote/lab.js';
+import type { SshTarget } from '../../src/remote/ssh.js';
+import { ModuleState } from '../../src/run/records.js';
+import { missing } from '../helpers/env.js';
+import { BAD_KERNEL_LOG, bootLab, buildModule, kernelClean, labTree, runModule } from './harness.js';
+
+const skip = missing(['qemu-system-x86_64', 'dropbearconvert', 'ssh-keygen', 'make'], 'runtime-c VM tests');
+
+/** Offset of a field in a tracefs format file. */
+function fieldOffset(format: string, name: string): number {
+  const m = new RegExp(`field:[^;]*\\b${name};\\s*offset:(\\d+);`).exec(format);
+  if (!m) throw new Error(`no field ${name} in format:\n${format}`);
+  return Number(m[1]);
+}
+
+describe.skipIf(skip)('runtime-c probe kinds in the lab VM', () => {
+  let vm: LabVm;
+  let ssh: SshTarget;
+  const ko: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const tree = labTree();
+    const builds = ['tapsh_rt_probes', 'tapsh_rt_badprobe'].map(async (n) => (ko[n] = await buildModule(tree, n)));
+    const lab = bootLab();
+    await Promise.all(builds);
+    ({ vm, ssh } = await lab);
+  }, 240_000);
+
+  afterEach(async () => {
+    const { dmesg, modules } = await kernelClean(ssh);
+    expect(dmesg).not.toMatch(BAD_KERNEL_LOG);
+    expect(modules).toBe('');
+  });
+
+  afterAll(async () => {
+    await ssh?.close();
+    await vm?.stop();
+  });
+
+  it('counts kprobe and kretprobe hits under a workload, ticks timers, reads tracepoint fields', async () => {
+    const format = (await ssh.run('cat /sys/kernel/tracing/events/sched/sched_process_exec/format')).stdout.toString();
+    const params = `tp_filename_off=${fieldOffset(format, 'filename')} tp_pid_off=${fieldOffset(format, 'pid')}`;
+    await ssh.run("printf '#!/bin/sh\\ntrue\\n' > /tmp/tapsh-probe-me && chmod +x /tmp/tapsh-probe-me");
+    let listed = '';
+    const r = await runModule(ssh, ko['tapsh_rt_probes']!, 'tapsh_rt_probes', {
+      params,
+      during: async (t) => {
+        listed = (await t.run('cat /sys/kernel/debug/kprobes/list')).stdout.toString();
+        await t.run('dd if=/dev/zero of=/dev/null bs=512 count=2000 2>/dev/null; /tmp/tapsh-probe-me; sleep 0.3');
+      },
+    });
+    expect(listed).toMatch(/vfs_read/);
+    expect(listed).toMatch(/vfs_write/);
+    expect(r.warnings).toEqual([
+      'probe kprobe.function("tapsh_no_such_function")? registration failed (error -2): skipped',
+    ]);
+    expect(r.errors).toEqual([]);
+    const [head, ...rest] = r.output.split('\n');
+    expect(head).toBe('exec /tmp/tapsh-probe-me pid>0=1');
+    expect(rest.slice(0, 4).join('\n')).toBe(
+      ['reads>=1000=1 rets>=1000=1 retbytes>=512000=1 ticks>=10=1 prof>0=1 execs=1', 'vfs_open>0=1', 'vfs_read>0=1', 'vfs_write>0=1'].join('\n'),
+    );
+    console.log(`probes: ${rest[4]}, hits=${r.stats['hits']}`);
+    expect(r.states).toEqual([ModuleState.Loaded, ModuleState.Starting, ModuleState.Running, ModuleState.Stopping, ModuleState.Done]);
+    expect(r.stats['hits']).toBeGreaterThan(4000);
+    const after = (await ssh.run('cat /sys/kernel/debug/kprobes/list')).stdout.toString();
+    expect(after).not.toMatch(/vfs_read|vfs_write|vfs_open/);
+  });
+
+  it('fails the start cleanly when a required probe cannot register', async () => {
+    const r = await runModule(ssh, ko['tapsh_rt_badprobe']!, 'tapsh_rt_badprobe', { exit: false });
+    expect(r.startStatus).not.toBe(0);
+    expect(r.output).toBe('begin\n');
+    expect(r.errors).toEqual(['probe kprobe.function("tapsh_no_such_function") registration failed (error -2)']);
+    expect(r.states.at(-1)).toBe(ModuleState.Done);
+    expect(r.eofStatus).toBe(1);
+    const after = (await ssh.run('cat /sys/kernel/debug/kprobes/list')).stdout.toString();
+    expect(after).not.toMatch(/vfs_read/);
+  });
+});
