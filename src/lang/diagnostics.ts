@@ -93,6 +93,7 @@ export const MESSAGES = {
   TS4069: "semantic error: tracepoint {1} has no field '${0}'; its fields are: {2}",
   TS4072: 'semantic error: $value is write-only in procfs read probe {0} (assign what the reader gets)',
   TS4073: 'semantic error: $value is read-only in procfs write probe {0} (it holds what was written)',
+  TS4074: "semantic error: '{0}' is modified inside the foreach loop that iterates over it",
   TS4070: "warning: never-assigned local variable '{0}'",
   TS4071: "warning: never-assigned global variable '{0}'",
   TS3013: 'parse error: maxactive takes a number literal',

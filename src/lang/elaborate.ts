@@ -401,6 +401,7 @@ class Elaborator {
         for (const k of s.slice ?? []) if (k) this.resolveExpr(unit, k);
         if (s.limit) this.resolveExpr(unit, s.limit);
         this.resolveStmt(unit, s.body);
+        this.checkForeachBody(s);
         return;
       }
       case 'return':
@@ -486,6 +487,37 @@ class Elaborator {
         }
       }
     }
+  }
+
+  /** The loop variables and the array being iterated may not be changed inside the loop body. */
+  private checkForeachBody(s: Extract<Stmt, { kind: 'foreach' }>): void {
+    const protectedNames = new Set([...s.keys.map((k) => k.name), ...(s.value ? [s.value.name] : [])]);
+    const arrayName = s.array.kind === 'symbol' ? s.array.name : undefined;
+    const stored = (t: Expr): string | undefined => (t.kind === 'symbol' ? t.name : t.kind === 'index' && t.base.kind === 'symbol' ? t.base.name : undefined);
+    const check = (name: string | undefined, span: Decl['span']): void => {
+      if (name !== undefined && (protectedNames.has(name) || name === arrayName)) this.error('TS4074', span, [name]);
+    };
+    const visitStmt = (x: Stmt): void => {
+      switch (x.kind) {
+        case 'block': x.stmts.forEach(visitStmt); break;
+        case 'if': visitExpr(x.cond); visitStmt(x.then); if (x.else) visitStmt(x.else); break;
+        case 'while': visitExpr(x.cond); visitStmt(x.body); break;
+        case 'for': for (const e of [x.init, x.cond, x.step]) if (e) visitExpr(e); visitStmt(x.body); break;
+        case 'foreach': if (x.limit) visitExpr(x.limit); visitStmt(x.body); break;
+        case 'exprStmt': visitExpr(x.expr); break;
+        case 'return': if (x.value) visitExpr(x.value); break;
+        case 'delete': check(stored(x.target), x.span); break;
+        case 'try': visitStmt(x.body); visitStmt(x.handler); break;
+        default: break;
+      }
+    };
+    const visitExpr = (e: Expr): void => {
+      walkExpr(e, (x) => {
+        if (x.kind === 'assign') check(stored(x.target), x.span);
+        if (x.kind === 'crement') check(stored(x.operand), x.span);
+      });
+    };
+    visitStmt(s.body);
   }
 
   private noteArity(sym: VarSym, n: number, span: Decl['span']): void {

@@ -205,7 +205,7 @@ function deriveBuiltin(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs
     if (scale === undefined || n === undefined || n <= 0n) return fail('TS4013', [pointText(flat), 'expected a positive interval, e.g. timer.ms(100)']);
     const detail: Record<string, string | number | boolean> = { unit: unit.name, interval: Number(n) };
     const rest = flat.slice(2);
-    if (rest.length === 1 && rest[0]!.name === 'randomize' && numArg(rest[0]) !== undefined) detail.randomize = Number(numArg(rest[0]));
+    if (rest.length === 1 && rest[0]!.name === 'randomize' && unit.name !== 'hz' && numArg(rest[0]) !== undefined) detail.randomize = Number(numArg(rest[0]));
     else if (rest.length > 0) return fail('TS4013', [pointText(flat), `'${rest[0]!.name}' is not a timer suffix`]);
     return [make('timer', detail)];
   }
