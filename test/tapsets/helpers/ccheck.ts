@@ -30,6 +30,7 @@ static struct pt_regs *tapsh_regs;
 static const char *tapsh_pp = "begin";
 #define CONTEXT ((void *)0)
 #define STAP_PROBE_POINT() (tapsh_pp)
+#define STAP_PROBE_NAME() (tapsh_pp)
 #define STAP_PROBE_REGS() (tapsh_regs)
 #define STAP_TARGET_PID() 0L
 #define STAP_EXIT() do { } while (0)
