@@ -142,6 +142,12 @@ class Elaborator {
     }
     if (!this.opts.unoptimized) {
       this.elision = optimize(this.units, (f) => f.decl.body.kind === 'embedded' && f.decl.body.pragmas.includes('pure'));
+      // Like stap, keep a probe whose code all went away, but say so: it was probably meant to do something.
+      for (const u of this.units) {
+        if (u.kind !== 'probe' || u.file !== undefined) continue;
+        const nonEmpty = u.bodies.some((b) => b.stmts.some((x) => !this.elision.stmts.has(x) && x.kind !== 'empty'));
+        if (!nonEmpty && u.bodies.some((b) => b.stmts.length > 0)) this.error('TS4075', u.bodies[u.bodies.length - 1]!.span, [u.probes[0]!.point]);
+      }
     }
     if (this.probeList.length === 0 && !this.diagnostics.some((d) => d.severity === 'error')) this.error('TS4060', this.program.span);
     this.inferTypes();
