@@ -241,7 +241,7 @@ class Elaborator {
     // One unit per distinct body sequence: wildcard expansions share their code and locals.
     const groups = new Map<string, DerivedProbe[]>();
     for (const d of derived) {
-      const key = d.bodies.map((b) => blockId(b)).join(',') + '|' + d.conditions.map((c) => exprId(c)).join(',');
+      const key = d.bodies.map(nodeId).join(',') + '|' + d.conditions.map(nodeId).join(',');
       groups.set(key, [...(groups.get(key) ?? []), d]);
     }
     for (const ds of groups.values()) {
@@ -283,9 +283,6 @@ class Elaborator {
       const sym: VarSym = { kind: 'var', name: p.name, scope: 'param', decl: p, file: undefined, reads: 0, writes: 1, arity: undefined };
       unit.locals.set(p.name, sym);
       this.types.vars.set(sym, { value: p.type, keys: [] });
-    }
-    if (f.decl.body.kind === 'embedded' && f.decl.body.pragmas.includes('guru') && f.file !== undefined && !this.opts.guru) {
-      // Checked at the call site instead, where the user can see which call needs -g.
     }
     for (const b of bodies) this.resolveStmt(unit, b);
     return unit;
@@ -415,15 +412,9 @@ class Elaborator {
         if (s.value) this.resolveExpr(unit, s.value);
         return;
       case 'delete':
-        if (s.target.kind === 'symbol') {
-          const g = this.userGlobals.get(s.target.name) ?? this.libGlobal(s.target.name, unit.file);
-          const sym = g ?? this.bindVar(unit, s.target, false, true, false);
-          if (g) {
-            unit.bindings.set(s.target, g);
-            g.writes++;
-          }
-          void sym;
-        } else this.resolveExpr(unit, s.target, true);
+        // `delete x` clears a whole array or statistic, or resets a scalar (local or global).
+        if (s.target.kind === 'symbol') this.bindVar(unit, s.target, false, true, false);
+        else this.resolveExpr(unit, s.target, true);
         return;
       case 'try':
         this.resolveStmt(unit, s.body);
@@ -1124,15 +1115,13 @@ function walkExpr(e: Expr, fn: (x: Expr) => void): void {
   }
 }
 
+/** Small stable numbers for nodes, to group derived probes that share exactly the same code. */
 const ids = new WeakMap<object, number>();
 let nextId = 1;
-function blockId(b: Block): number {
-  let id = ids.get(b);
-  if (id === undefined) ids.set(b, (id = nextId++));
+function nodeId(n: Block | Expr): number {
+  let id = ids.get(n);
+  if (id === undefined) ids.set(n, (id = nextId++));
   return id;
-}
-function exprId(e: Expr): number {
-  return blockId(e as unknown as Block);
 }
 
 /** Argument types a printf format string asks for, in order (`%%` takes none, `*` widths take a long). */

@@ -115,7 +115,6 @@ export function preprocess(file: SourceFile, facts: PpFacts, library: ReadonlyMa
 
   /** Collects tokens of a `%( ... %)`-delimited region starting after an opener; returns index after the closer. */
   const scanConditional = (toks: readonly Token[], i: number): { cond: Token[]; then: Token[]; else: Token[] | undefined; next: number } => {
-    const open = toks[i - 1]!;
     const cond: Token[] = [];
     while (i < toks.length && !(toks[i]!.type === 'pp' && toks[i]!.text === '%?')) {
       const t = toks[i]!;
@@ -144,7 +143,6 @@ export function preprocess(file: SourceFile, facts: PpFacts, library: ReadonlyMa
       }
       branches[branches.length - 1]!.push(t!);
     }
-    void open;
     return { cond, then: branches[0]!, else: branches[1], next: i };
   };
 
