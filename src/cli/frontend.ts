@@ -90,7 +90,7 @@ export function runPass1(o: CliOptions, io: Io, print = o.lastPass === 1): numbe
  * Passes 1-2: parse and elaborate against the target kernel's cached model (captured by
  * `tapsh lab start` or any earlier run); without one, kernel probe points are accepted unverified.
  */
-export function runPass2(o: CliOptions, io: Io, print = o.lastPass === 2): { status: number; resolved?: Resolved; model?: KernelModel } {
+export function runPass2(o: CliOptions, io: Io, print = o.lastPass === 2): { status: number; resolved?: Resolved; model?: KernelModel; sources?: Map<string, string> } {
   const src = readScript(o);
   const facts = kernelFacts(o);
   const model = facts.identity ? cachedModelForRelease(facts.identity.release) : undefined;
@@ -119,5 +119,5 @@ export function runPass2(o: CliOptions, io: Io, print = o.lastPass === 2): { sta
     return { status: 1 };
   }
   if (print) io.out(printElaborated(result.resolved));
-  return { status: 0, resolved: result.resolved, model };
+  return { status: 0, resolved: result.resolved, model, sources: result.sources };
 }

@@ -107,7 +107,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     const checked = runPass2(o, io);
     if (checked.status !== 0 || pass === 2) return checked.status;
     if (o.verbose > 0) io.err(passLine(2, 'analyzed script', clock));
-    const unit = runPass3(o, io, checked.resolved!, checked.model);
+    const unit = runPass3(o, io, checked.resolved!, checked.model, checked.sources);
     if (!unit) return 1;
     if (pass === 3) {
       io.out(unit.c);

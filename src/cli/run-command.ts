@@ -24,9 +24,9 @@ function scriptLabel(o: CliOptions): string {
 }
 
 /** Pass 3. Returns the C, or undefined after reporting why it could not be translated. */
-export function runPass3(o: CliOptions, io: Io, resolved: Resolved, model: KernelModel | undefined): { c: string; name: string } | undefined {
+export function runPass3(o: CliOptions, io: Io, resolved: Resolved, model: KernelModel | undefined, sources?: Map<string, string>): { c: string; name: string } | undefined {
   const clock = startClock();
-  const provisional = translate(resolved, { moduleName: o.moduleName ?? 'stap_module', scriptName: scriptLabel(o), kernel: model });
+  const provisional = translate(resolved, { moduleName: o.moduleName ?? 'stap_module', scriptName: scriptLabel(o), kernel: model, sources });
   if (provisional.problems.length) {
     for (const p of provisional.problems) {
       const where = p.span ? `${p.span.file}:${p.span.line}:${p.span.col}: ` : '';

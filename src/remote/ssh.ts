@@ -90,60 +90,70 @@ export class SshTarget implements Target {
     });
   }
 
-  private exec(command: string, operation: string): Promise<ClientChannel> {
+  /**
+   * Opens an exec channel and calls `setup` synchronously in ssh2's callback: ssh2 can emit a
+   * short command's data and exit status in the same tick as the channel opens, so listeners
+   * attached after an `await` would miss them.
+   */
+  private exec(command: string, operation: string, setup: (ch: ClientChannel) => void): Promise<ClientChannel> {
     if (this.closed) {
       const why = this.lastError ? ` (${this.lastError.message})` : '';
       return Promise.reject(new TargetError('CLOSED', this.name, operation, `the SSH connection is closed${why}`, 'Reconnect to the target.'));
     }
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, channel) => {
-        if (err) reject(new TargetError('COMMAND_FAILED', this.name, operation, `could not open an exec channel: ${err.message}`, 'Check that the SSH server allows command execution and is not overloaded.'));
-        else resolve(channel);
+        if (err) {
+          reject(new TargetError('COMMAND_FAILED', this.name, operation, `could not open an exec channel: ${err.message}`, 'Check that the SSH server allows command execution and is not overloaded.'));
+          return;
+        }
+        setup(channel);
+        resolve(channel);
       });
     });
   }
 
   async run(command: string, options: RunOptions = {}): Promise<RunResult> {
     const operation = `run \`${command.length > 80 ? command.slice(0, 77) + '...' : command}\``;
-    const channel = await this.exec(command, operation);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    let status = -1;
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
-    const onOut = (b: Buffer) => out.push(b);
-    const onErr = (b: Buffer) => err.push(b);
-    channel.on('data', onOut);
-    channel.stderr.on('data', onErr);
-    try {
-      const code = await new Promise<number>((resolve, reject) => {
-        let status = -1;
-        channel.once('exit', (c: number | null, signal?: string) => {
-          status = c ?? 128 + signalNumber(signal ? `SIG${signal}` : 'SIGTERM');
-        });
-        channel.once('close', () => resolve(status));
-        channel.once('error', reject);
-        if (options.timeoutMs !== undefined) {
-          timer = setTimeout(() => {
-            timedOut = true;
-            channel.signal('KILL');
-            channel.close();
-          }, options.timeoutMs);
-        }
-        channel.end(options.input ?? undefined);
+    let closed!: Promise<void>;
+    const channel = await this.exec(command, operation, (ch) => {
+      ch.on('data', (b: Buffer) => out.push(b));
+      ch.stderr.on('data', (b: Buffer) => err.push(b));
+      ch.once('exit', (c: number | null, signal?: string) => {
+        status = c ?? 128 + signalNumber(signal ? `SIG${signal}` : 'SIGTERM');
       });
+      closed = new Promise<void>((resolve, reject) => {
+        ch.once('close', () => resolve());
+        ch.once('error', reject);
+      });
+    });
+    try {
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          channel.signal('KILL');
+          channel.close();
+        }, options.timeoutMs);
+      }
+      channel.end(options.input ?? undefined);
+      await closed;
       if (timedOut) {
         throw new TargetError('TIMEOUT', this.name, operation, `no result after ${options.timeoutMs} ms`, 'Raise the time limit or check what the command is waiting for.');
       }
-      const result = { stdout: Buffer.concat(out), stderr: Buffer.concat(err), code };
-      if (code !== 0 && !options.allowFailure) {
+      const result = { stdout: Buffer.concat(out), stderr: Buffer.concat(err), code: status };
+      if (status !== 0 && !options.allowFailure) {
         const msg = result.stderr.toString().trim() || result.stdout.toString().trim().split('\n').slice(-3).join('\n');
-        throw new TargetError('COMMAND_FAILED', this.name, operation, `exit status ${code}${msg ? `: ${msg}` : ''}`, '');
+        throw new TargetError('COMMAND_FAILED', this.name, operation, status === -1 ? 'the command ended without an exit status (connection lost?)' : `exit status ${status}${msg ? `: ${msg}` : ''}`, '');
       }
       return result;
     } finally {
       if (timer) clearTimeout(timer);
-      channel.removeListener('data', onOut);
-      channel.stderr.removeListener('data', onErr);
+      channel.removeAllListeners('data');
+      channel.stderr.removeAllListeners('data');
     }
   }
 
@@ -161,20 +171,23 @@ export class SshTarget implements Target {
     const stderr = new PassThrough();
     let channel: ClientChannel | undefined;
     let closing = false;
-    const exited = this.exec(command, `stream \`${command}\``).then(
-      (ch) =>
-        new Promise<number>((resolve) => {
-          channel = ch;
-          let status = -1;
-          ch.pipe(stdout);
-          ch.stderr.pipe(stderr);
-          ch.once('exit', (c: number | null, signal?: string) => {
-            status = c ?? 128 + signalNumber(signal ? `SIG${signal}` : 'SIGTERM');
-          });
-          ch.once('close', () => resolve(status));
-          ch.end();
-          if (closing) ch.close();
-        }),
+    let status = -1;
+    let closed!: Promise<void>;
+    const exited = this.exec(command, `stream \`${command}\``, (ch) => {
+      channel = ch;
+      ch.pipe(stdout);
+      ch.stderr.pipe(stderr);
+      ch.once('exit', (c: number | null, signal?: string) => {
+        status = c ?? 128 + signalNumber(signal ? `SIG${signal}` : 'SIGTERM');
+      });
+      closed = new Promise<void>((resolve) => ch.once('close', () => resolve()));
+    }).then(
+      async (ch) => {
+        ch.end();
+        if (closing) ch.close();
+        await closed;
+        return status;
+      },
       (e: Error) => {
         stderr.end(`${e.message}\n`);
         stdout.end();

@@ -147,8 +147,12 @@ export async function runModule(o: RunOptions): Promise<RunResult> {
     if (o.interrupt) void o.interrupt.then(requestExit);
 
     await done;
+    // staprun's closing summary, in its words.
+    const errors = Number(result.stats.get('errors') ?? result.errors);
+    const skipped = Number(result.stats.get('skipped') ?? 0);
+    if (errors > 0 || skipped > 0) o.diag(`WARNING: Number of errors: ${errors}, skipped probes: ${skipped}\n`);
     if (result.droppedRecords > 0n) o.diag(`WARNING: There were ${result.droppedRecords} transport failures.\n`);
-    if (result.errors > 0) result.status = 1;
+    if (result.errors > 0 || errors > 0) result.status = 1;
     return result;
   } finally {
     for (const tm of timers) clearTimeout(tm);

@@ -15,6 +15,8 @@ export interface TranslateOptions {
   kernel?: KernelModel;
   /** -G NAME=VALUE initial values (applied as module parameters by pass 5; recorded here for init). */
   globalsInit?: Map<string, string>;
+  /** Source texts by file name, to point runtime errors at the exact token as stap does. */
+  sources?: Map<string, string>;
 }
 
 export interface TranslateProblem {
@@ -142,6 +144,50 @@ class Translator {
     this.emitProbeTable(probeHandlers);
     this.emitScript();
     return { c: w.text(), problems: this.problems };
+  }
+
+  // ---- source positions for runtime messages ("near operator '/' at a.stp:2:52") ----
+
+  private at(file: string, offset: number, fallback: Span): string {
+    const text = this.opts.sources?.get(file);
+    if (text === undefined || offset < 0 || offset > text.length) return `${fallback.file}:${fallback.line}:${fallback.col}`;
+    let line = 1;
+    let lineStart = 0;
+    for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    return `${file}:${line}:${offset - lineStart + 1}`;
+  }
+
+  /** Where a binary operator token is (between its operands). */
+  private operatorAt(e: { op: string; left: Expr; span: Span }, right: Expr): string {
+    const text = this.opts.sources?.get(e.span.file);
+    const idx = text ? text.indexOf(e.op, e.left.span.end) : -1;
+    const where = idx >= 0 && idx < right.span.offset ? this.at(e.span.file, idx, e.span) : this.at(e.span.file, e.span.offset, e.span);
+    return cString(`operator '${e.op}' at ${where}`);
+  }
+
+  /** An identifier token at the start of a span (or the first occurrence of `name` inside it). */
+  private identifierAt(name: string, span: Span): string {
+    const text = this.opts.sources?.get(span.file);
+    let idx = text ? text.indexOf(name, span.offset) : -1;
+    if (idx < 0 || idx > span.end) idx = span.offset;
+    return cString(`identifier '${name}' at ${this.at(span.file, idx, span)}`);
+  }
+
+  /** stap's description of the token a span starts with: identifier 'x' or operator '++'. */
+  private tokenAt(span: Span): string {
+    const text = this.opts.sources?.get(span.file);
+    const rest = text ? text.slice(span.offset, span.offset + 64) : '';
+    const id = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
+    if (id) return cString(`identifier '${id[0]}' at ${span.file}:${span.line}:${span.col}`);
+    const op = /^(\+\+|--|@\w+|\$\w+|[^\s\w])/.exec(rest);
+    return cString(`operator '${op ? op[0] : '?'}' at ${span.file}:${span.line}:${span.col}`);
+  }
+
+  private setLast(ctx: UnitCtx, literal: string): void {
+    ctx.w.line(`c->last_stmt = ${literal};`);
   }
 
   // ---- globals ----
@@ -299,6 +345,7 @@ class Translator {
         if (ret !== 'string') w.line('long __retval = 0;');
         else w.line(`__ret[0] = '\\0';`);
         w.line('');
+        w.line(`c->last_stmt = ${this.identifierAt(f.name, { ...f.decl.span, offset: f.decl.span.offset + 'function'.length })};`);
         w.line('TAP_FUNC_ENTER(c, out_nesting);');
         w.line('__mark = TAP_FRAME_MARK(c);');
         w.line('l = tap_frame_push(c, sizeof(*l));');
@@ -358,6 +405,9 @@ class Translator {
     w.open('');
     if (ret !== 'string') w.line('long __retval = 0;');
     else w.line(`__ret[0] = '\\0';`);
+    // Faults inside a library function point at its name, as stap's do; error() reports its message verbatim.
+    if (f.name === 'error' && f.file !== undefined) w.line('c->last_stmt = NULL;');
+    else w.line(`c->last_stmt = ${this.identifierAt(f.name, { ...f.decl.span, offset: f.decl.span.offset + 'function'.length })};`);
     const defs = [
       '#define CONTEXT c',
       ...params.map((p) => `#define STAP_ARG_${p} (a_${p})`),
@@ -387,8 +437,11 @@ class Translator {
   // ---- statements ----
 
   private block(ctx: UnitCtx, b: Block): void {
-    const n = b.stmts.filter((s) => s.kind !== 'empty' && s.kind !== 'block' && !this.r.elision.stmts.has(s)).length;
-    if (n > 0) ctx.w.line(`TAP_ACTIONS(c, ${n}, ${ctx.errLabel});`);
+    const live = b.stmts.filter((s) => s.kind !== 'empty' && s.kind !== 'block' && !this.r.elision.stmts.has(s));
+    if (live.length > 0) {
+      this.setLast(ctx, this.tokenAt(live[0]!.span));
+      ctx.w.line(`TAP_ACTIONS(c, ${live.length}, ${ctx.errLabel});`);
+    }
     for (const s of b.stmts) this.stmt(ctx, s);
   }
 
@@ -429,6 +482,7 @@ class Translator {
         w.open('for (;;)');
         const cond = this.expr(ctx, s.cond);
         w.line(`if (!(${cond}))`).line('\tbreak;');
+        this.setLast(ctx, this.tokenAt(s.body.kind === 'block' && s.body.stmts[0] ? s.body.stmts[0].span : s.body.span));
         w.line(`TAP_ACTIONS(c, 1, ${ctx.errLabel});`);
         this.body(ctx, s.body);
         w.close();
@@ -666,13 +720,33 @@ class Translator {
 
   /** Key arguments for a map call, evaluated left to right into temporaries where needed. */
   private keys(ctx: UnitCtx, g: GlobalInfo, ix: ArrayIndex | { keys: readonly (Expr | null)[]; span: Span }): string {
-    return ix.keys
-      .map((k, i) => {
-        if (!k) throw new Unsupported('a * key outside foreach/delete', ix.span);
-        const v = this.expr(ctx, k);
-        return g.keys[i] === 'string' ? `(const char *)(${v})` : `(long)(${v})`;
-      })
-      .join(', ');
+    if (ix.keys.some((k) => !k)) throw new Unsupported('a * key outside foreach/delete', ix.span);
+    return this.operands(ctx, ix.keys, (v, _e, i) => (g.keys[i] === 'string' ? `(const char *)(${v})` : `(long)(${v})`)).join(', ');
+  }
+
+  /** Whether evaluating `e` can change a variable or produce output (so earlier operands must be snapshotted). */
+  private hasEffects(e: Expr | null): boolean {
+    if (!e) return false;
+    if (e.kind === 'assign' || e.kind === 'crement' || e.kind === 'call' || (e.kind === 'print' && !e.name.startsWith('s'))) return true;
+    return exprChildren(e).some((c) => this.hasEffects(c));
+  }
+
+  /**
+   * Evaluates operands left to right as stap does: a plain variable read is copied when a later
+   * operand has side effects, so `printf("%d %d", i, i++)` sees the value before the increment.
+   */
+  private operands(ctx: UnitCtx, exprs: readonly (Expr | null)[], wrap: (v: string, e: Expr, i: number) => string = (v) => v): string[] {
+    return exprs.map((e, i) => {
+      if (!e) throw new Unsupported('a * key outside foreach/delete', undefined);
+      let v = this.expr(ctx, e);
+      if (/^(l->v_\w+|g_\w+)$/.test(v) && exprs.slice(i + 1).some((x) => this.hasEffects(x))) {
+        const string = this.typeOf(ctx, e) === 'string';
+        const t = string ? ctx.frame.strTemp() : ctx.frame.longTemp();
+        ctx.w.line(string ? `strscpy(${t}, ${v}, TAP_MAXSTRINGLEN);` : `${t} = ${v};`);
+        v = t;
+      }
+      return wrap(v, e, i);
+    });
   }
 
   /**
@@ -810,21 +884,20 @@ class Translator {
       return t;
     }
     if (e.op === '.') {
-      const a = this.expr(ctx, e.left);
-      const b = this.expr(ctx, e.right);
+      const [a, b] = this.operands(ctx, [e.left, e.right]) as [string, string];
       const t = ctx.frame.strTemp();
       w.line(`strscpy(${t}, ${a}, TAP_MAXSTRINGLEN);`);
       w.line(`tap_strcat(${t}, ${b});`);
       return t;
     }
     const lt = this.typeOf(ctx, e.left);
-    const a = this.expr(ctx, e.left);
-    const b = this.expr(ctx, e.right);
+    const [a, b] = this.operands(ctx, [e.left, e.right]) as [string, string];
     if (lt === 'string' && ['==', '!=', '<', '>', '<=', '>='].includes(e.op)) return `(tap_strcmp(${a}, ${b}) ${e.op} 0)`;
     switch (e.op) {
       case '/':
       case '%': {
         const t = ctx.frame.longTemp();
+        this.setLast(ctx, this.operatorAt(e, e.right));
         w.line(`${t} = ${e.op === '/' ? 'tap_div' : 'tap_mod'}(c, ${a}, ${b});`);
         this.check(ctx);
         return t;
@@ -873,6 +946,7 @@ class Translator {
       return '';
     }
     const lv = this.lvalue(ctx, e.target);
+    if (e.target.kind === 'index' || e.op === '<<<') this.setLast(ctx, this.tokenAt(e.target.span));
     if (e.op === '<<<') {
       const v = this.expr(ctx, e.value);
       if (lv.kind === 'stat') w.line(`tap_stat_add(${lv.g.c}, ${v});`);
@@ -963,6 +1037,7 @@ class Translator {
       return t;
     }
     if (lv.kind !== 'map') throw new Unsupported(`${e.op} on statistics`, e.span);
+    this.setLast(ctx, this.tokenAt(e.operand.span));
     const old = ctx.frame.longTemp();
     w.line(`${old} = tap_map_get_long(${lv.g.c}, ${lv.keys});`);
     w.line(`tap_map_set_long(c, ${lv.g.c}, (long)((unsigned long)${old} + (unsigned long)(${delta})), ${lv.keys});`);
@@ -992,6 +1067,7 @@ class Translator {
 
   private statOp(ctx: UnitCtx, e: StatOp): string {
     const agg = this.aggOf(ctx, e.operand);
+    this.setLast(ctx, cString(`operator '@${e.op}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
     const t = ctx.frame.longTemp();
     const w = ctx.w;
     switch (e.op) {
@@ -1021,7 +1097,7 @@ class Translator {
     if (!sym || sym.kind !== 'function') throw new Unsupported(`unresolved function ${e.name}()`, e.span);
     const name = this.funcNames.get(sym);
     if (!name) throw new Unsupported(`function ${e.name}() was not kept by pass 2`, e.span);
-    const args = e.args.map((a) => this.expr(ctx, a));
+    const args = this.operands(ctx, e.args);
     const w = ctx.w;
     if (this.funcRet(sym) === 'string') {
       const t = ctx.frame.strTemp();
@@ -1044,7 +1120,7 @@ class Translator {
     if (base === 'printf') {
       const [fmt, ...rest] = e.args;
       if (!fmt || fmt.kind !== 'string') throw new Unsupported('printf needs a literal format string', e.span);
-      const args = rest.map((a) => (this.typeOf(ctx, a) === 'string' ? `(const char *)(${this.expr(ctx, a)})` : `(long)(${this.expr(ctx, a)})`));
+      const args = this.operands(ctx, rest, (v, a) => (this.typeOf(ctx, a) === 'string' ? `(const char *)(${v})` : `(long)(${v})`));
       if (dst) w.line(`tap_sprintf(${[dst, cString(fmt.value), ...args].join(', ')});`);
       else w.line(`tap_printf(${['c', cString(fmt.value), ...args].join(', ')});`);
       return dst ?? '0';
@@ -1059,6 +1135,7 @@ class Translator {
         if (dst) throw new Unsupported('sprint of statistics', a.span);
         const operand = a.kind === 'hist' ? a.operand : a;
         const agg = this.aggOfHist(ctx, operand);
+        this.setLast(ctx, this.tokenAt(e.span));
         if (a.kind === 'hist') w.line(`tap_print_hist(c, ${agg});`);
         else w.line(`tap_printf(c, "count=%ld sum=%ld min=%ld max=%ld avg=%ld", tap_agg_count(${agg}), tap_agg_sum(${agg}), tap_agg_min(c, ${agg}), tap_agg_max(c, ${agg}), tap_agg_avg(c, ${agg}));`);
         return;
