@@ -71,7 +71,13 @@ export function loadLibrary(ctx: Pass1Context): Library {
       const key = `${st.mtimeMs}:${st.size}:${factsKey}`;
       let entry = cache.get(path);
       if (!entry || entry.key !== key) {
-        const text = readFileSync(path, 'utf8');
+        let text: string;
+        try {
+          text = readFileSync(path, 'utf8');
+        } catch (e) {
+          entries.push({ path, entry: { key: '', text: '', index: undefined, indexDiagnostics: [diag('TS1011', undefined, [`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`])] } });
+          continue;
+        }
         const pp = preprocess(new SourceFile(path, text, true), ctx.facts, ctx.macros);
         const errors = pp.diagnostics.filter((d) => d.severity === 'error');
         entry = { key, text, index: errors.length ? undefined : indexTokens(pp.tokens.map((t) => t.token)), indexDiagnostics: errors };

@@ -146,7 +146,13 @@ function loadMacroLibrary(dirs: readonly string[], facts: PpFacts, diagnostics: 
   const library = new Map<string, Macro>();
   for (const dir of dirs) {
     for (const path of findFiles(dir, '.stpm')) {
-      const text = readFileSync(path, 'utf8');
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (e) {
+        diagnostics.push(diag('TS1050', undefined, [path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? e})`]));
+        continue;
+      }
       const file = new SourceFile(path, text, true);
       const pp = preprocess(file, facts, library);
       const errors = pp.diagnostics.filter((d) => d.severity === 'error');

@@ -350,6 +350,11 @@ function deriveFunctionFamily(
 
   const [namePattern, where] = splitFunctionPattern(pattern);
   if (where !== undefined && kprobe) return fail('TS4013', [pointText(flat), 'kprobe.function takes a plain symbol name']);
+  // Without debuginfo the kernel model knows names, not source files: "name@file" is matched by name,
+  // but choosing functions *by* file or line cannot be honoured.
+  if (where !== undefined && (/[*?[]/.test(namePattern) || where.includes(':'))) {
+    return fail('TS4015', [pointText(flat), 'selecting functions by source file or line needs debuginfo']);
+  }
   const family: ProbeFamily = kprobe ? 'kprobe.function' : 'kernel.function';
   const suffixText = flat.slice(i + 1).map(componentText).map((s) => '.' + s).join('');
   const prefix = kprobe ? (module ? `kprobe.module(${JSON.stringify(module)})` : 'kprobe') : module ? `module(${JSON.stringify(module)})` : 'kernel';
