@@ -220,6 +220,20 @@ TAP_API void tap_error(struct tap_context *c, const char *fmt, ...)
 TAP_API_EXPORT(tap_error);
 
 /**
+ * tap_script_error - the script's error(msg): reported as msg alone (no " near ...")
+ * @c: context
+ * @msg: the message
+ */
+TAP_API void tap_script_error(struct tap_context *c, const char *msg)
+{
+	if (c->error)
+		return;
+	tap_error(c, "%s", msg);
+	c->last_stmt = NULL;
+}
+TAP_API_EXPORT(tap_script_error);
+
+/**
  * tap_error_maxaction - the MAXACTION error (used by TAP_ACTIONS)
  * @c: context
  */

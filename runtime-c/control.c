@@ -89,6 +89,7 @@ static void tap_stop_locked(void)
 		return;
 	tap_set_state(TAP_STOPPING, NULL);
 	tap_probes_disarm();
+	tap_transport_drain(5000);
 	if (!atomic_read(&tap_disarmed))
 		tap_run_simple(atomic_read(&tap_errored) ? TAP_PROBE_ERROR : TAP_PROBE_END);
 	tap_send_stats();

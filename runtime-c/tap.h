@@ -210,6 +210,7 @@ struct tap_context {
 
 /* --- context, errors and limits (context.c) --- */
 TAP_API void tap_error(struct tap_context *c, const char *fmt, ...) __printf(2, 3);
+TAP_API void tap_script_error(struct tap_context *c, const char *msg);
 TAP_API void tap_error_maxaction(struct tap_context *c);
 TAP_API void tap_error_maxnesting(struct tap_context *c);
 TAP_API void tap_warn(const char *fmt, ...) __printf(1, 2);

@@ -33,6 +33,7 @@ TAP_API int tap_record(u16 kind, const void *p, u32 len, bool ctl);
 TAP_API void tap_record_wake(void);
 TAP_API u64 tap_transport_dropped(void);
 TAP_API void tap_transport_final(u32 status);
+TAP_API void tap_transport_drain(unsigned int timeout_ms);
 TAP_API int tap_transport_init(struct proc_dir_entry *dir, u32 bufsize);
 TAP_API void tap_transport_exit(void);
 

@@ -198,6 +198,24 @@ TAP_API void tap_transport_final(u32 status)
 	tap_record_wake();
 }
 
+static bool tap_data_ready(void);
+
+/**
+ * tap_transport_drain - wait (process context) until the reader has emptied the buffers
+ * @timeout_ms: give up after this long; returns at once when nobody reads
+ *
+ * Called before end probes so their output is not dropped behind a flood's backlog.
+ */
+TAP_API void tap_transport_drain(unsigned int timeout_ms)
+{
+	unsigned long until = jiffies + msecs_to_jiffies(timeout_ms);
+
+	while (atomic_read(&tap_reader) && tap_data_ready() && time_before(jiffies, until)) {
+		tap_record_wake();
+		schedule_timeout_interruptible(1);
+	}
+}
+
 /* The CPU whose oldest record has the lowest sequence number, or -1. */
 static int tap_oldest_cpu(void)
 {

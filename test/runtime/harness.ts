@@ -12,8 +12,9 @@ export const RUNTIME_DIR = join(REPO, 'runtime-c');
 export const MODULES_DIR = join(REPO, 'test/runtime/modules');
 export const ORACLE_OUT = join(REPO, 'test/runtime/oracle/out');
 
-export function oracle(name: string): string {
-  return readFileSync(join(ORACLE_OUT, `${name}.out`), 'utf8');
+/** A saved stap 4.8 result: NAME.out (stdout) or NAME.err (its ERROR/WARNING lines). */
+export function oracle(name: string, ext: 'out' | 'err' = 'out'): string {
+  return readFileSync(join(ORACLE_OUT, `${name}.${ext}`), 'latin1');
 }
 
 /** The build tree matching the lab kernel (the lab boots the newest installed Debian kernel). */
