@@ -994,7 +994,10 @@ class Elaborator {
         for (const c of e.components) if (c.kind === 'subscript') this.expect(unit, c.index, 'long', 'a target-variable subscript');
         if (e.kind === 'cast' || e.kind === 'autocast') this.typeExpr(unit, e.operand, undefined);
         // Without type information from BTF every target value is a long (pointers included).
-        if (e.kind === 'target' && e.name === 'value' && unit.probes.some((p) => p.family === 'procfs')) return 'string';
+        if (e.kind === 'target' && e.name === 'value' && unit.probes.some((p) => p.family === 'procfs')) {
+          if ((e.components.length || e.addressOf) && this.reporting) this.error('TS4076', e.span);
+          return 'string';
+        }
         return e.pretty ? 'string' : 'long';
       case 'contextVars':
         return 'string';
