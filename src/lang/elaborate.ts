@@ -25,6 +25,8 @@ export interface VarSym {
   writes: number;
   /** Set once the symbol is used with an index (arrays are always global). */
   arity: number | undefined;
+  /** A global that already exists outside this program (an interactive session's core); its type is fixed. */
+  readonly external?: boolean;
 }
 
 export interface FuncSym {
@@ -74,6 +76,17 @@ export interface ElaborateOptions {
   /** -u: keep unused functions and globals (and check them). */
   readonly unoptimized: boolean;
   readonly kernel?: KernelModel;
+  /**
+   * Globals that already exist (the REPL session core keeps them across entries), by name, with
+   * their types; `arity` is the number of keys (0 for scalars and statistics). Scripts use them
+   * without declaring them and cannot change their types.
+   */
+  readonly externalGlobals?: ReadonlyMap<string, ExternalGlobal>;
+}
+
+export interface ExternalGlobal {
+  readonly value: Ty;
+  readonly keys: readonly Ty[];
 }
 
 /**
@@ -132,6 +145,11 @@ class Elaborator {
   }
 
   run(): void {
+    for (const [name, g] of this.opts.externalGlobals ?? []) {
+      const sym: VarSym = { kind: 'var', name, scope: 'global', decl: undefined, file: undefined, reads: 0, writes: 0, arity: g.keys.length || undefined, external: true };
+      this.userGlobals.set(name, sym);
+      this.types.vars.set(sym, { value: g.value, keys: [...g.keys] });
+    }
     this.declare(this.program.decls, undefined);
     for (const d of this.program.decls) if (d.kind === 'probe') this.pendingProbes.push({ decl: d, file: undefined });
     if (this.opts.unoptimized) for (const fs of this.userFuncs.values()) for (const f of fs) this.functionUnit(f);
@@ -160,7 +178,15 @@ class Elaborator {
       switch (d.kind) {
         case 'global': {
           const table = file === undefined ? this.userGlobals : this.libGlobals;
-          if (table.has(d.name) && file === undefined) {
+          const prior = table.get(d.name);
+          if (prior?.external) {
+            // Re-declaring a session global is fine as long as the declaration agrees with its type.
+            const init = d.init ? (d.init.kind === 'number' ? 'long' : 'string') : undefined;
+            const t = this.types.vars.get(prior)!;
+            if (init && t.value !== init) this.error('TS4050', d.init!.span, [t.value ?? 'unknown', init, `the session global '${d.name}'`]);
+            break;
+          }
+          if (prior && file === undefined) {
             this.error('TS4061', d.span, [d.name]);
             break;
           }
@@ -998,6 +1024,8 @@ class Elaborator {
           if ((e.components.length || e.addressOf) && this.reporting) this.error('TS4076', e.span);
           return 'string';
         }
+        // Tracepoint fields that hold text (char arrays, __data_loc char[]) read as strings.
+        if (e.kind === 'target' && !e.components.length && !e.addressOf && this.isTracepointText(unit, e.name)) return 'string';
         return e.pretty ? 'string' : 'long';
       case 'contextVars':
         return 'string';
@@ -1067,6 +1095,17 @@ class Elaborator {
     for (const [g, n] of globalUses) {
       if (g.file === undefined && n.writes === 0 && n.reads > 0 && g.decl && !('init' in g.decl && g.decl.init)) this.error('TS4071', g.decl.span, [g.name]);
     }
+  }
+
+  /** Whether every tracepoint probe of the unit has a text field `name` (char array or dynamic string). */
+  private isTracepointText(unit: Unit, name: string): boolean {
+    const model = this.opts.kernel;
+    if (!model || unit.probes.length === 0) return false;
+    return unit.probes.every((p) => {
+      if (p.family !== 'kernel.trace') return false;
+      const f = model.tracepoints.get(`${p.detail['system']}:${p.detail['event']}`)?.fields.find((x) => x.name === name);
+      return !!f && (/^__data_loc\s+char\b/.test(f.decl) || /\bchar\s+\w+\s*\[\d+\]$/.test(f.decl));
+    });
   }
 
   result(): Resolved {

@@ -1,7 +1,7 @@
 // Pass 2 entry point for the CLI and the REPL: parse (pass 1) then elaborate, with stap's -u/-w/-W behaviour.
 
 import type { Diagnostic } from './diagnostics.js';
-import { elaborate, type Resolved } from './elaborate.js';
+import { elaborate, type ExternalGlobal, type Resolved } from './elaborate.js';
 import { parseFile, pass1Context, type ParseScriptInput } from './pass1.js';
 import { libraryDiagnostics } from './library.js';
 import { printResolved } from './print2.js';
@@ -17,6 +17,8 @@ export interface ElaborateScriptInput extends ParseScriptInput {
   warningsAreErrors: boolean;
   /** The target kernel; without it, kernel probe points are accepted unverified. */
   kernelModel?: KernelModel;
+  /** Globals that already exist in an interactive session, with their fixed types. */
+  externalGlobals?: ReadonlyMap<string, ExternalGlobal>;
 }
 
 export interface ElaborateScriptResult {
@@ -32,7 +34,9 @@ export function elaborateScript(input: ElaborateScriptInput): ElaborateScriptRes
   let diagnostics = [...ctx.diagnostics, ...p1.diagnostics];
   let resolved: Resolved | undefined;
   if (p1.program && !diagnostics.some((d) => d.severity === 'error')) {
-    const r = elaborate(p1.program, ctx, { guru: input.guru, unoptimized: input.unoptimized, kernel: input.kernelModel });
+    const r = elaborate(p1.program, ctx, {
+      guru: input.guru, unoptimized: input.unoptimized, kernel: input.kernelModel, externalGlobals: input.externalGlobals,
+    });
     diagnostics.push(...r.diagnostics);
     resolved = r.resolved;
   }

@@ -83,4 +83,23 @@ describe('elaborateScript', () => {
     expect(printElaborated(r.resolved!)).toContain('f:long (k:string)');
     expect(printElaborated(r.resolved!)).toContain('m:long[string]');
   });
+  it('uses session globals with fixed types without declarations', () => {
+    const externalGlobals = new Map([
+      ['hits', { value: 'long' as const, keys: ['string' as const] }],
+      ['lat', { value: 'stats' as const, keys: [] }],
+    ]);
+    const ok = p2('probe end { foreach (k in hits) println(k, hits[k]); println(@avg(lat)) }', { externalGlobals });
+    expect(errors(ok)).toEqual([]);
+    expect(ok.resolved!.globals.map((g) => [g.name, g.external])).toEqual([['hits', true], ['lat', true]]);
+    expect(errors(p2('probe begin { hits[1] = "x" }', { externalGlobals }))).toEqual([
+      'semantic error: type mismatch: expected string but found long for index 1 of \'hits\'',
+      'semantic error: type mismatch: expected long but found string for the value assigned to \'hits[...]\'',
+    ]);
+    expect(errors(p2('global lat\nprobe begin { lat = 1 }', { externalGlobals }))[0]).toMatch(/type mismatch/);
+  });
+  it('resolves recursive functions', () => {
+    const r = p2('function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) }\nprobe begin { println(fib(10)) }');
+    expect(errors(r)).toEqual([]);
+    expect(printElaborated(r.resolved!)).toContain('fib:long (n:long)');
+  });
 });
