@@ -82,15 +82,21 @@ static bool tap_finished(void)
 	return s == TAP_DONE || s == TAP_DISARMED;
 }
 
-/* Called with tap_ctl_mutex held: disarm, end (or error) probes, STATS, EOF. */
+/*
+ * Called with tap_ctl_mutex held: disarm, end (or error) probes, STATS, EOF.
+ * A script stopped before "start" never ran begin probes, so runs no end probes.
+ */
 static void tap_stop_locked(void)
 {
+	bool started;
+
 	if (tap_finished())
 		return;
+	started = atomic_read(&tap_state_v) != TAP_LOADED;
 	tap_set_state(TAP_STOPPING, NULL);
 	tap_probes_disarm();
 	tap_transport_drain(5000);
-	if (!atomic_read(&tap_disarmed))
+	if (started && !atomic_read(&tap_disarmed))
 		tap_run_simple(atomic_read(&tap_errored) ? TAP_PROBE_ERROR : TAP_PROBE_END);
 	tap_send_stats();
 	tap_set_state(TAP_DONE, NULL);
@@ -231,7 +237,7 @@ static void tap_sysrq_register(void)
 
 static int __init tap_module_init(void)
 {
-	const char *name = KBUILD_MODNAME;
+	const char *name = THIS_MODULE->name;	/* not KBUILD_MODNAME: the runtime may be a prebuilt object */
 	int err;
 
 	snprintf(tap_dirname, sizeof(tap_dirname), "%s%s",
@@ -271,7 +277,7 @@ remove_dir:
 free_contexts:
 	tap_context_exit();
 fail:
-	pr_err("tapsh %s: init failed (%d)\n", KBUILD_MODNAME, err);
+	pr_err("tapsh %s: init failed (%d)\n", THIS_MODULE->name, err);
 	return err;
 }
 

@@ -2,6 +2,7 @@
 /* probes.c - registering the probe table: begin/end/error, hrtimers, profile, kprobes, kretprobes, tracepoints. */
 #include <linux/trace_events.h>
 #include <linux/hrtimer.h>
+#include <linux/jiffies.h>
 #include <linux/kprobes.h>
 #include <linux/perf_event.h>
 #include <linux/random.h>
@@ -85,7 +86,7 @@ TAP_API void tap_run_simple(enum tap_probe_kind kind)
 
 static u64 tap_timer_period(const struct tap_probe *p)
 {
-	s64 ns = p->period_ns;
+	s64 ns = p->period_jiffies ? (s64)jiffies_to_nsecs(p->period_jiffies) : p->period_ns;
 
 	if (p->randomize_ns > 0)
 		ns += (s64)(get_random_u32() % (u32)(2 * p->randomize_ns + 1)) - p->randomize_ns;

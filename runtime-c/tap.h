@@ -141,7 +141,8 @@ enum tap_probe_kind {
  * @offset: kprobe offset from @symbol
  * @addr: kprobe absolute address when @symbol is NULL
  * @maxactive: kretprobe instances (0: the kernel's default)
- * @period_ns: timer period
+ * @period_ns: timer period (timer.ns/us/ms/s/hz)
+ * @period_jiffies: timer.jiffies(N): N here, the runtime converts with the target's HZ
  * @randomize_ns: timer.randomize(M): each period is +-M (uniform)
  * @tp_system: tracepoint subsystem ("sched")
  * @tp_event: tracepoint event ("sched_switch")
@@ -159,6 +160,7 @@ struct tap_probe {
 	unsigned long addr;
 	int maxactive;
 	s64 period_ns;
+	long period_jiffies;
 	s64 randomize_ns;
 	const char *tp_system;
 	const char *tp_event;

@@ -1,4 +1,5 @@
 // Test-only helpers for runtime-c: build hand-written modules with kbuild, run them in the lab VM, decode records.
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labKernel, type BuildTree } from '../../src/build/buildtree.js';
@@ -30,6 +31,43 @@ export async function buildModule(tree: BuildTree, name: string, defines: string
   const flags = [`-I${RUNTIME_DIR}`, ...defines.map((d) => `-D${d}`)].join(' ');
   writeFileSync(join(dir, 'Kbuild'), `obj-m += ${name}.o\nccflags-y += ${flags}\n`);
   return (await kbuild(tree, dir, name)).ko;
+}
+
+function make(tree: BuildTree, dir: string, target: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('make', ['-C', tree.dir, `M=${dir}`, target], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    let log = '';
+    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`make ${target} in ${dir} failed:\n${log}`))));
+  });
+}
+
+/**
+ * The split build (README.md "Build modes"): the runtime compiled once into an object, kept with its
+ * kbuild .cmd file; each script unit then includes only tap.h and links that object as a _shipped file.
+ */
+export async function buildRuntimeObject(tree: BuildTree, defines: string[] = []): Promise<{ dir: string; ms: number }> {
+  const t0 = Date.now();
+  const dir = tempDir('tapsh-rt-core-');
+  writeFileSync(join(dir, 'tapsh_runtime.c'), '#include "tap_runtime.c"\n');
+  writeFileSync(join(dir, 'Kbuild'), `obj-m += tapsh_runtime.o\nccflags-y += ${[`-I${RUNTIME_DIR}`, ...defines.map((d) => `-D${d}`)].join(' ')}\n`);
+  await make(tree, dir, 'tapsh_runtime.o');
+  return { dir, ms: Date.now() - t0 };
+}
+
+/** Builds test/runtime/modules/NAME.c (which includes only tap.h) against a prebuilt runtime object. */
+export async function buildSplitModule(tree: BuildTree, name: string, core: { dir: string }, defines: string[] = []): Promise<{ ko: string; ms: number }> {
+  const t0 = Date.now();
+  const dir = tempDir(`tapsh-rt-${name}-`);
+  copyFileSync(join(MODULES_DIR, `${name}.c`), join(dir, 'script.c'));
+  copyFileSync(join(core.dir, 'tapsh_runtime.o'), join(dir, 'tapsh_runtime.o_shipped'));
+  // modpost reads each object's .cmd file (for srcversion); the shipped object gets a one-line one.
+  writeFileSync(join(dir, '.tapsh_runtime.o.cmd'), `cmd_${dir}/tapsh_runtime.o := cp tapsh_runtime.o_shipped tapsh_runtime.o\n`);
+  const flags = [`-I${RUNTIME_DIR}`, ...defines.map((d) => `-D${d}`)].join(' ');
+  writeFileSync(join(dir, 'Kbuild'), `obj-m += ${name}.o\n${name}-y := script.o tapsh_runtime.o\nccflags-y += ${flags}\n`);
+  const ko = (await kbuild(tree, dir, name)).ko;
+  return { ko, ms: Date.now() - t0 };
 }
 
 export interface RunResult {

@@ -4,7 +4,7 @@ import type { LabVm } from '../../src/remote/lab.js';
 import type { SshTarget } from '../../src/remote/ssh.js';
 import { ModuleState } from '../../src/run/records.js';
 import { missing } from '../helpers/env.js';
-import { BAD_KERNEL_LOG, bootLab, buildModule, kernelClean, labTree, runModule } from './harness.js';
+import { BAD_KERNEL_LOG, bootLab, buildModule, buildRuntimeObject, buildSplitModule, kernelClean, labTree, runModule } from './harness.js';
 
 const skip = missing(['qemu-system-x86_64', 'dropbearconvert', 'ssh-keygen', 'make'], 'runtime-c VM tests');
 
@@ -19,10 +19,17 @@ describe.skipIf(skip)('runtime-c probe kinds in the lab VM', () => {
   let vm: LabVm;
   let ssh: SshTarget;
   const ko: Record<string, string> = {};
+  let times = '';
 
   beforeAll(async () => {
     const tree = labTree();
     const builds = ['tapsh_rt_probes', 'tapsh_rt_badprobe'].map(async (n) => (ko[n] = await buildModule(tree, n)));
+    builds.push((async () => {
+      const core = await buildRuntimeObject(tree, ['MAXSTRINGLEN=256']);
+      const split = await buildSplitModule(tree, 'tapsh_rt_split', core, ['MAXSTRINGLEN=256']);
+      ko['tapsh_rt_split'] = split.ko;
+      times = `runtime object ${core.ms} ms, script unit + link against it ${split.ms} ms`;
+    })());
     const lab = bootLab();
     await Promise.all(builds);
     ({ vm, ssh } = await lab);
@@ -67,6 +74,13 @@ describe.skipIf(skip)('runtime-c probe kinds in the lab VM', () => {
     expect(r.stats['hits']).toBeGreaterThan(4000);
     const after = (await ssh.run('cat /sys/kernel/debug/kprobes/list')).stdout.toString();
     expect(after).not.toMatch(/vfs_read|vfs_write|vfs_open/);
+  });
+
+  it('runs a script unit built against a prebuilt runtime object (the split build), timer.jiffies', async () => {
+    console.log(`split build (machine shared, wall clock): ${times}`);
+    const r = await runModule(ssh, ko['tapsh_rt_split']!, 'tapsh_rt_split', { exit: false });
+    expect(r.errors).toEqual([]);
+    expect(r.output).toBe('hello 42 from a 256-byte-string runtime\n');
   });
 
   it('fails the start cleanly when a required probe cannot register', async () => {

@@ -55,6 +55,7 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
     ['exit_end', 'exit_end'],
     ['inend', 'err_inend'],
     ['emptymin', 'stats_emptymin'],
+    ['errprobe', 'err_probe'],
   ];
   it.each(cases)('tcase=%s behaves as stap 4.8 ran %s.stp', async (tcase, name) => {
     const r = await runModule(ssh, ko['errors']!, 'tapsh_rt_errors', { params: `tcase=${tcase}`, exit: false });

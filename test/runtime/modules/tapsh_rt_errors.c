@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tapsh_rt_errors.c - translator-shaped error paths; the module parameter tcase picks which oracle
  * script (test/runtime/oracle/src) this load reproduces: div0 mod0 maxaction nesting mapfull addr0
- * addrlong catch error exit_end inend emptymin.
+ * addrlong catch error exit_end inend emptymin errprobe.
  */
 #include "tap_runtime.c"
 
@@ -210,6 +210,13 @@ static void probe_begin(struct tap_context *c)
 	} else if (IS("inend")) {
 		tap_printf(c, "begin\n");
 		tap_exit();
+	} else if (IS("errprobe")) {
+		tap_printf(c, "begin\n");
+		l->x = 0;
+		c->last_stmt = "operator '/' at err_probe.stp:1:58";
+		v = tap_div(c, 1, l->x);
+		TAP_CHECK(c, out);
+		tap_printf(c, "%d\n", v);
 	} else if (IS("emptymin")) {
 		tap_stat_add(g_s, 1);
 		tap_stat_clear(g_s);
@@ -269,6 +276,12 @@ static void probe_end_m5(struct tap_context *c)
 		tap_printf(c, "end-5\n");
 }
 
+static void probe_error(struct tap_context *c)
+{
+	if (IS("errprobe"))
+		tap_printf(c, "error probe ran\n");
+}
+
 static void probe_end_10(struct tap_context *c)
 {
 	if (IS("inend"))
@@ -284,6 +297,7 @@ static const struct tap_probe probes[] = {
 	P(TAP_PROBE_END, probe_end, 0),
 	P(TAP_PROBE_END, probe_end_m5, -5),
 	P(TAP_PROBE_END, probe_end_10, 10),
+	P(TAP_PROBE_ERROR, probe_error, 0),
 };
 
 static int script_init(void)
