@@ -15,6 +15,7 @@ export interface GrammarOptions {
 }
 
 const MAX_ERRORS = 10;
+const STATEMENT_WORDS = new Set(["'if'", "'while'", "'for'", "'foreach'", "'delete'", "'return'", "'try'", "'next'", "'break'", "'continue'", "'{'", "';'"]);
 const VALUE_STARTS = new Set([
   'embedded code', 'number', 'string literal', 'identifier',
   "'['", "'('", "'+'", "'-'", "'!'", "'~'", "'++'", "'--'", "'&'", "'$'", "'$$'",
@@ -78,11 +79,13 @@ function syntaxDiagnostic(pp: PpOutput, e: PeggySyntaxError, at: number): Diagno
 function describeExpected(expected: readonly PeggyExpectation[]): string {
   const names: string[] = [];
   for (const x of expected) {
-    let s: string | undefined;
-    if (x.type === 'literal') s = `'${x.text}'`;
-    else if (x.type === 'other') s = x.description;
-    else if (x.type === 'end') s = 'end of input';
-    if (s && s !== 'blank' && !names.includes(s)) names.push(s);
+    let s: string[] = [];
+    if (x.type === 'literal') s = [`'${x.text}'`];
+    else if (x.type === 'other') s = [x.description ?? ''];
+    else if (x.type === 'end') s = ['end of input'];
+    // Peggy merges single-character alternatives into a class; list its characters (ranges are never expected tokens).
+    else if (x.type === 'class' && !x.inverted) s = (x.parts ?? []).filter((p): p is string => typeof p === 'string').map((p) => `'${p}'`);
+    for (const n of s) if (n && n !== 'blank' && !names.includes(n)) names.push(n);
   }
   if (names.length === 0) return 'something else';
   // Everything that can start a value collapses into one word, as stap says "expected expression".
@@ -90,15 +93,27 @@ function describeExpected(expected: readonly PeggyExpectation[]): string {
     const rest = names.filter((n) => !VALUE_STARTS.has(n) && !/^'@/.test(n));
     names.splice(0, names.length, 'expression', ...rest);
   }
+  // A statement may start here: name that, not every keyword.
+  if (names.includes('expression') && names.includes("'if'") && names.includes("'while'")) {
+    const rest = names.filter((n) => n !== 'expression' && !STATEMENT_WORDS.has(n));
+    names.splice(0, names.length, 'statement', ...rest);
+  }
+  // After a complete operand every operator could follow; list what usually is missing instead.
+  const operators = names.filter((n) => rank(n) === 3 || n === "'in'");
+  if (operators.length > 3 && names.includes("'->'")) {
+    const rest = names.filter((n) => !operators.includes(n));
+    names.splice(0, names.length, ...rest, 'an operator');
+  }
   names.sort((a, b) => rank(a) - rank(b));
   // Keep the list short the way stap does: the first few alternatives say enough.
-  const shown = names.length > 6 ? [...names.slice(0, 6), '...'] : names;
+  const shown = names.length > 9 ? [...names.slice(0, 8), "..."] : names;
   return shown.length === 1 ? shown[0]! : `${shown.slice(0, -1).join(', ')} or ${shown[shown.length - 1]}`;
 }
 
 /** Closing punctuation first (it is usually what is missing), then token classes, keywords, operators. */
 function rank(s: string): number {
   if (/^'[)\]};,:]'$/.test(s)) return 0;
+  if (s === 'an operator') return 4;
   if (!s.startsWith("'")) return 1;
   if (/^'[A-Za-z_]/.test(s)) return 2;
   return 3;
