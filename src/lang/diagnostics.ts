@@ -82,6 +82,7 @@ export const MESSAGES = {
   TS4056: "semantic error: function '{0}' returns no value but its result is used",
   TS4057: 'semantic error: format string wants {0} argument(s) but {1} given',
   TS4058: "semantic error: '<<<' needs a global statistics variable or array element on its left",
+  TS4059: "semantic error: invalid format directive {0}",
   TS4060: 'semantic error: no probes found',
   TS4061: "semantic error: duplicate global variable '{0}'",
   TS4062: "semantic error: duplicate function '{0}' with the same number of parameters",

@@ -899,7 +899,9 @@ class Elaborator {
       case 'print': {
         const formatted = /f$/.test(e.name);
         const args = formatted ? e.args.slice(1) : /d(ln)?$/.test(e.name) ? e.args.slice(1) : e.args;
-        const wants = formatted && e.args[0]?.kind === 'string' ? formatTypes(e.args[0].value) : undefined;
+        const parsed = formatted && e.args[0]?.kind === 'string' ? formatTypes(e.args[0].value) : undefined;
+        if (typeof parsed === 'string' && this.reporting) this.error('TS4059', e.args[0]!.span, [parsed]);
+        const wants = typeof parsed === 'string' ? undefined : parsed;
         if (wants && wants.length !== args.length && this.reporting) this.error('TS4057', e.span, [wants.length, args.length]);
         args.forEach((a, i) => {
           const w = wants?.[i];
@@ -1166,17 +1168,20 @@ function nodeId(n: Block | Expr): number {
   return id;
 }
 
-/** Argument types a printf format string asks for, in order (`%%` takes none, `*` widths take a long). */
-export function formatTypes(fmt: string): Ty[] {
+/**
+ * Argument types a printf format string asks for, in order (`%%` takes none, `*` widths take a long);
+ * a string when a directive is malformed (stap rejects those before running anything).
+ */
+export function formatTypes(fmt: string): Ty[] | string {
   const out: Ty[] = [];
-  const re = /%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d+))?(?:hh|h|ll|l|L|z|j|t)?([diouxXpcsmMbn%])?/g;
+  const re = /%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d*))?(hh|h|ll|l|L|z|j|t)?(.?)/gs;
   let m: RegExpExecArray | null;
   while ((m = re.exec(fmt))) {
-    const conv = m[4];
-    if (conv === '%') continue;
+    const conv = m[5]!;
+    if (conv === '%' && m[0] === '%%') continue;
+    if (!/^[diouxXpcsmMb]$/.test(conv)) return conv === '' ? 'a lone % at the end' : `%${m.slice(1, 5).map((x) => x ?? '').join('')}${conv}`;
     if (m[2] === '*') out.push('long');
     if (m[3] === '*') out.push('long');
-    if (conv === undefined) continue;
     out.push(conv === 's' || conv === 'M' ? 'string' : 'long');
   }
   return out;
