@@ -18,9 +18,9 @@ export class KbuildError extends Error {
 }
 
 /** Builds the module `name` from the sources (and Kbuild/Makefile) already in `dir`. */
-export async function kbuild(tree: BuildTree, dir: string, name: string, extraArgs: string[] = []): Promise<KbuildResult> {
+export async function kbuild(tree: BuildTree, dir: string, name: string, extraArgs: string[] = [], target = 'modules'): Promise<KbuildResult> {
   const t0 = Date.now();
-  const args = ['-C', tree.dir, `M=${dir}`, '-j2', ...extraArgs, 'modules'];
+  const args = ['-C', tree.dir, `M=${dir}`, '-j2', ...extraArgs, target];
   const child = spawn('make', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   const chunks: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => chunks.push(b));
@@ -30,7 +30,7 @@ export async function kbuild(tree: BuildTree, dir: string, name: string, extraAr
     child.once('close', (c) => resolve(c ?? 1));
   });
   const log = Buffer.concat(chunks).toString('utf8');
-  const ko = join(dir, `${name}.ko`);
+  const ko = join(dir, target === 'modules' ? `${name}.ko` : target);
   if (code !== 0 || !existsSync(ko)) {
     const errors = log.split('\n').filter((l) => /error|Error/.test(l)).slice(0, 20).join('\n');
     throw new KbuildError(log, `kbuild failed for ${name} (make ${args.join(' ')}, exit ${code}):\n${errors || log.slice(-2000)}`);

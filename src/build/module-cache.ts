@@ -76,7 +76,53 @@ export function moduleKey(src: ModuleSource, tree: BuildTree): string {
     .digest('hex');
 }
 
-/** Builds (or takes from the cache) the module. The returned .ko lives in the cache; copy it to keep it. */
+/** kbuild's ccflags for both halves of a module: the runtime's include path and the -D limits. */
+function ccflags(defines: string[]): string {
+  return [`-I${RUNTIME_DIR}`, ...defines.map((d) => `-D${d}`)].map((f) => `'${f.replace(/'/g, `'\\''`)}'`).join(' ');
+}
+
+const runtimeBuilds = new Map<string, Promise<string>>();
+
+/**
+ * The runtime compiled once into an object per build tree, compiler and set of -D flags, cached:
+ * script units then compile only their own code and link it (README "Build modes", split).
+ */
+export async function runtimeObject(tree: BuildTree, defines: string[]): Promise<string> {
+  const key = createHash('sha256')
+    .update(['tapsh-runtime v1', runtimeDigest(), tree.release, tree.utsVersion, tree.vermagic, compilerIdentity(tree), [...defines].sort().join('\n')].join('\0'))
+    .digest('hex')
+    .slice(0, 24);
+  const dir = join(cacheDir('runtime'), key);
+  const obj = join(dir, 'tapsh_runtime.o');
+  if (existsSync(obj)) return obj;
+  let pending = runtimeBuilds.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const work = `${dir}.build-${process.pid}`;
+      rmSync(work, { recursive: true, force: true });
+      mkdirSync(work, { recursive: true });
+      writeFileSync(join(work, 'tapsh_runtime.c'), '#include "tap_runtime.c"\n');
+      writeFileSync(join(work, 'Kbuild'), `obj-m += tapsh_runtime.o\nccflags-y += ${ccflags(defines)}\n`);
+      try {
+        await kbuild(tree, work, 'tapsh_runtime', [], 'tapsh_runtime.o');
+        mkdirSync(dir, { recursive: true });
+        copyFileSync(join(work, 'tapsh_runtime.o'), `${obj}.tmp`);
+        renameSync(`${obj}.tmp`, obj);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+        runtimeBuilds.delete(key);
+      }
+      return obj;
+    })();
+    runtimeBuilds.set(key, pending);
+  }
+  return pending;
+}
+
+/**
+ * Builds (or takes from the cache) the module: the generated unit (which includes only tap.h)
+ * linked with the cached runtime object. The returned .ko lives in the cache; copy it to keep it.
+ */
 export async function buildModule(src: ModuleSource, tree: BuildTree): Promise<BuiltModule> {
   const t0 = Date.now();
   const key = moduleKey(src, tree);
@@ -84,21 +130,25 @@ export async function buildModule(src: ModuleSource, tree: BuildTree): Promise<B
   const ko = join(dir, `${src.name}.ko`);
   if (existsSync(ko)) return { ko, cached: true, key, ms: Date.now() - t0 };
 
+  const runtime = await runtimeObject(tree, src.defines);
   const work = `${dir}.build-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  writeFileSync(join(work, `${src.name}.c`), src.c);
-  const cflags = [`-I${RUNTIME_DIR}`, ...src.defines.map((d) => `-D${d}`)].map((f) => `'${f.replace(/'/g, `'\\''`)}'`);
+  const unit = src.name === 'tapsh_script' ? 'tapsh_script_unit' : 'tapsh_script';
+  writeFileSync(join(work, `${unit}.c`), src.c);
+  copyFileSync(runtime, join(work, 'tapsh_runtime.o_shipped'));
+  // modpost reads every object's .cmd file; the shipped runtime object gets a one-line one.
+  writeFileSync(join(work, '.tapsh_runtime.o.cmd'), `cmd_${work}/tapsh_runtime.o := cp tapsh_runtime.o_shipped tapsh_runtime.o\n`);
   writeFileSync(
     join(work, 'Kbuild'),
-    [`obj-m := ${src.name}.o`, `ccflags-y := ${cflags.join(' ')}`, src.kbuildExtra ?? '', ''].join('\n'),
+    [`obj-m += ${src.name}.o`, `${src.name}-y := ${unit}.o tapsh_runtime.o`, `ccflags-y += ${ccflags(src.defines)}`, src.kbuildExtra ?? '', ''].join('\n'),
   );
   try {
     await kbuild(tree, work, src.name);
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(work, `${src.name}.ko`), `${ko}.tmp`);
     renameSync(`${ko}.tmp`, ko);
-    // Keep the generated C beside the module, for -p3-after-the-fact and diagnosis.
+    // Keep the generated C beside the module, for diagnosis.
     writeFileSync(join(dir, `${src.name}.c`), src.c);
   } finally {
     rmSync(work, { recursive: true, force: true });
