@@ -86,7 +86,10 @@
 #define TAP_TRYLOCKDELAY 10	/* ns */
 #endif
 #endif
-/* Overload guard: handlers may use at most INTERVAL*THRESHOLD/100... see README. */
+/* Overload guard: probe handlers on one CPU may use THRESHOLD ns per INTERVAL ns (README). */
+#if defined(STP_NO_OVERLOAD) && !defined(TAP_NO_OVERLOAD)
+#define TAP_NO_OVERLOAD
+#endif
 #ifndef TAP_OVERLOAD_INTERVAL_NS
 #define TAP_OVERLOAD_INTERVAL_NS 1000000000LL
 #endif

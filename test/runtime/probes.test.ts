@@ -23,7 +23,7 @@ describe.skipIf(skip)('runtime-c probe kinds in the lab VM', () => {
 
   beforeAll(async () => {
     const tree = labTree();
-    const builds = ['tapsh_rt_probes', 'tapsh_rt_badprobe'].map(async (n) => (ko[n] = await buildModule(tree, n)));
+    const builds = ['tapsh_rt_probes', 'tapsh_rt_badprobe', 'tapsh_rt_example'].map(async (n) => (ko[n] = await buildModule(tree, n)));
     builds.push((async () => {
       const core = await buildRuntimeObject(tree, ['MAXSTRINGLEN=256']);
       const split = await buildSplitModule(tree, 'tapsh_rt_split', core, ['MAXSTRINGLEN=256']);
@@ -81,6 +81,18 @@ describe.skipIf(skip)('runtime-c probe kinds in the lab VM', () => {
     const r = await runModule(ssh, ko['tapsh_rt_split']!, 'tapsh_rt_split', { exit: false });
     expect(r.errors).toEqual([]);
     expect(r.output).toBe('hello 42 from a 256-byte-string runtime\n');
+  });
+
+  it("runs README.md's complete example module", async () => {
+    const r = await runModule(ssh, ko['tapsh_rt_example']!, 'tapsh_rt_example', {
+      during: async (t) => {
+        await t.run('dd if=/dev/zero of=/dev/null bs=100 count=3000 2>/dev/null; sleep 1.3');
+      },
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.output).toMatch(/^dd \d+$/m);
+    expect(r.output).toMatch(/^ *value \|-{50} count\n/m);
+    expect(r.output).toMatch(/^ +64 \|@+ +\d+$/m); // the 100-byte reads
   });
 
   it('fails the start cleanly when a required probe cannot register', async () => {
