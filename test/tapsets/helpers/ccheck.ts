@@ -35,12 +35,20 @@ static const char *tapsh_pp = "begin";
 #define STAP_TARGET_PID() 0L
 #define STAP_EXIT() do { } while (0)
 #define STAP_ABORT() do { } while (0)
-#define STAP_ERROR(fmt, ...) do { snprintf(tapsh_errbuf, sizeof(tapsh_errbuf), fmt, ##__VA_ARGS__); goto out; } while (0)
+struct tapsh_check_ctx { int errors; };
+static __printf(2, 3) void tapsh_check_error(struct tapsh_check_ctx *ctx, const char *fmt, ...)
+{
+	ctx->errors++;
+	(void)fmt;
+}
+/* like the translator's: uses the context parameter c, so a body's own local named c fails to compile */
+#define STAP_ERROR(fmt, ...) do { tapsh_check_error(c, fmt, ##__VA_ARGS__); snprintf(tapsh_errbuf, sizeof(tapsh_errbuf), fmt, ##__VA_ARGS__); goto out; } while (0)
 #define STAP_WARN(fmt, ...) pr_warn(fmt, ##__VA_ARGS__)
 `;
 
 function cFunction(f: FunctionDecl, id: string): string {
-  const params = f.params.map((p) => (p.type === 'string' ? `const char *STAP_ARG_${p.name}` : `int64_t STAP_ARG_${p.name}`));
+  const params = ['struct tapsh_check_ctx *c'];
+  params.push(...f.params.map((p) => (p.type === 'string' ? `const char *STAP_ARG_${p.name}` : `int64_t STAP_ARG_${p.name}`)));
   let ret = '';
   let defs = '';
   if (f.returnType === 'string') {
@@ -56,7 +64,7 @@ function cFunction(f: FunctionDecl, id: string): string {
   }
   const code = f.body.kind === 'embedded' ? f.body.code : '';
   void ret;
-  return `${defs}static noinline __used void ${id}(${params.join(', ') || 'void'})\n{\n{\n${code}\n}\n\tgoto out;\nout:\n\t;\n}\n#undef STAP_RETVALUE\n#undef STAP_RETURN\n\n`;
+  return `${defs}static noinline __used void ${id}(${params.join(', ')})\n{\n{\n${code}\n}\n\tgoto out;\nout:\n\t;\n}\n#undef STAP_RETVALUE\n#undef STAP_RETURN\n\n`;
 }
 
 /** The C of every tapset file: top-level blocks first (as the translator emits them), then functions. */
