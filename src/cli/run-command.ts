@@ -90,7 +90,12 @@ export async function runPass5(o: CliOptions, io: Io, unit: { c: string; name: s
         timeoutSeconds: o.timeoutSeconds,
         command: o.command,
         targetPid: o.targetPid,
-        params: o.globals.map((g) => `tapsh_global_${g}`),
+        params: o.globals.map((g) => {
+          // The kernel splits module options at spaces unless the value is double-quoted.
+          const eq = g.indexOf('=');
+          const value = g.slice(eq + 1);
+          return `tapsh_global_${g.slice(0, eq)}=${/\s/.test(value) ? `"${value}"` : value}`;
+        }),
         interrupt: interrupted,
       });
       if (o.verbose > 0) io.err(`Pass 5: run completed in ${elapsed(clock)}\n`);

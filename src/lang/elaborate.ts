@@ -8,7 +8,7 @@ import { diag, type DiagCode, type Diagnostic } from './diagnostics.js';
 import { loadLibrary, type Library } from './library.js';
 import type { Pass1Context } from './pass1.js';
 import { emptyElision, liveUses, optimize, type Elision } from './optimize.js';
-import { derivePoint, flatten, type AliasEntry, type DerivedProbe } from './probes.js';
+import { derivePoint, flatten, tracepointFieldType, type AliasEntry, type DerivedProbe } from './probes.js';
 import type { KernelModel } from '../remote/model.js';
 
 export type Ty = 'long' | 'string' | 'stats';
@@ -121,6 +121,7 @@ class Elaborator {
   private readonly pendingProbes: { decl: ProbeDecl; file: string | undefined }[] = [];
   private readonly types: TypeTable = { vars: new Map(), funcs: new Map() };
   private reporting = false;
+  private defaultTargets = false;
   /** Inside branches of an @defined test that cannot be decided yet: target-variable checks are off. */
   private unsure = 0;
   /** Target-variable nodes that are assigned to (procfs `$value` direction, guru checks). */
@@ -482,6 +483,24 @@ class Elaborator {
     });
   }
 
+  /**
+   * The type of `$name` in tracepoint probes: from the field declarations when the kernel model has
+   * them, undefined (decided by use) when it does not; null for other probes.
+   */
+  private tracepointVarType(unit: Unit, name: string, want: Ty | undefined): Ty | undefined | null {
+    if (unit.kind !== 'probe' || unit.probes.length === 0 || !unit.probes.every((p) => p.family === 'kernel.trace')) return null;
+    let t: Ty | undefined;
+    for (const p of unit.probes) {
+      const field = this.opts.kernel?.tracepoints.get(`${p.detail.system}:${p.detail.event}`)?.fields.find((f) => f.name === name);
+      // Unknown field (no model): whatever the use asks for; once defaulting, a number.
+      if (!field) return want !== undefined && want !== 'stats' ? want : this.defaultTargets ? 'long' : undefined;
+      const ft = tracepointFieldType(field.decl);
+      if (t !== undefined && t !== ft) return undefined;
+      t = ft;
+    }
+    return t;
+  }
+
   /** `$name` needs a probe that has target variables; `$return` a return probe; tracepoint fields must exist. */
   private checkTargetVar(unit: Unit, name: string, span: Decl['span'], written: boolean): void {
     if (unit.kind !== 'probe') return;
@@ -669,7 +688,12 @@ class Elaborator {
       for (const u of this.units) for (const b of u.bodies) this.typeStmt(u, b);
       for (const u of this.units) for (const p of u.probes.slice(0, 1)) for (const c of p.conditions) this.typeExpr(u, c, 'long');
       this.syncParams();
-      if (!this.changed) break;
+      if (!this.changed) {
+        // Tracepoint fields the kernel model could not type (no model) read as numbers, unless their
+        // use already decided otherwise; then settle anything that depended on them.
+        if (this.defaultTargets) break;
+        this.defaultTargets = true;
+      }
     }
     this.reporting = true;
     for (const u of this.units) for (const b of u.bodies) this.typeStmt(u, b);
@@ -850,7 +874,7 @@ class Elaborator {
           if (this.reporting) this.error('TS4053', e.span, [sym.name]);
           return undefined;
         }
-        return this.varValue(sym, want === 'stats' ? undefined : want, e.span);
+        return this.varValue(sym, want, e.span);
       }
       case 'index': {
         if (e.base.kind === 'hist') {
@@ -985,10 +1009,10 @@ class Elaborator {
       case 'ternary': {
         // `@defined(X) ? A : B` is decided here; the branch not taken is never checked (stap folds it).
         const decided = this.definedValue(unit, e.cond);
-        if (decided === true || decided === false) return this.typeExpr(unit, decided ? e.then : e.else, want);
+        if (decided === true || decided === false) return this.typeExpr(unit, decided ? e.then : e.else, want, discard);
         if (decided === 'unknown') this.unsure++;
         try {
-          return this.typeTernary(unit, e, want);
+          return this.typeTernary(unit, e, want, discard);
         } finally {
           if (decided === 'unknown') this.unsure--;
         }
@@ -1021,6 +1045,10 @@ class Elaborator {
         if (e.kind === 'target' && this.reporting && this.unsure === 0) this.checkTargetVar(unit, e.name, e.span, this.writtenTargets.has(e));
         for (const c of e.components) if (c.kind === 'subscript') this.expect(unit, c.index, 'long', 'a target-variable subscript');
         if (e.kind === 'cast' || e.kind === 'autocast') this.typeExpr(unit, e.operand, undefined);
+        if (e.kind === 'target' && e.components.length === 0 && !e.addressOf && !e.pretty) {
+          const t = this.tracepointVarType(unit, e.name, want);
+          if (t !== null) return t;
+        }
         // Without type information from BTF every target value is a long (pointers included).
         if (e.kind === 'target' && e.name === 'value' && unit.probes.some((p) => p.family === 'procfs')) {
           if ((e.components.length || e.addressOf) && this.reporting) this.error('TS4076', e.span);
@@ -1054,11 +1082,12 @@ class Elaborator {
     }
   }
 
-  private typeTernary(unit: Unit, e: Extract<Expr, { kind: 'ternary' }>, want: Ty | undefined): Ty | undefined {
+  /** `c ? a : b`; as a statement (`discard`) its branches may be calls to functions returning nothing. */
+  private typeTernary(unit: Unit, e: Extract<Expr, { kind: 'ternary' }>, want: Ty | undefined, discard: boolean): Ty | undefined {
     this.expect(unit, e.cond, 'long', 'a ?: condition');
-    let a = this.typeExpr(unit, e.then, want);
-    const b = this.typeExpr(unit, e.else, a ?? want);
-    if (a === undefined && b !== undefined) a = this.typeExpr(unit, e.then, b);
+    let a = this.typeExpr(unit, e.then, want, discard);
+    const b = this.typeExpr(unit, e.else, a ?? want, discard);
+    if (a === undefined && b !== undefined) a = this.typeExpr(unit, e.then, b, discard);
     if (a !== undefined && b !== undefined && a !== b) this.mismatch(e.else.span, a, b, 'the branches of ?:');
     return a ?? b;
   }

@@ -5,6 +5,7 @@ import { elaborate, type ExternalGlobal, type Resolved } from './elaborate.js';
 import { parseFile, pass1Context, type ParseScriptInput } from './pass1.js';
 import { libraryDiagnostics } from './library.js';
 import { printResolved } from './print2.js';
+import { tracepointFieldType } from './probes.js';
 import { SourceFile } from './source.js';
 import type { KernelModel } from '../remote/model.js';
 
@@ -69,7 +70,7 @@ export function listProbePoints(pattern: string, input: Omit<ElaborateScriptInpu
     let line = derived.point;
     if (withVars && derived.family === 'kernel.trace' && input.kernelModel) {
       const tp = input.kernelModel.tracepoints.get(`${derived.detail.system}:${derived.detail.event}`);
-      const vars = tp?.fields.filter((f) => !f.common).map((f) => `$${f.name}:${/char\b.*(\[|\*)/.test(f.decl) ? 'string' : 'long'}`) ?? [];
+      const vars = tp?.fields.filter((f) => !f.common).map((f) => `$${f.name}:${tracepointFieldType(f.decl)}`) ?? [];
       if (vars.length) line += ' ' + vars.join(' ');
     }
     lines.add(line);

@@ -197,8 +197,14 @@ function deriveBuiltin(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs
     const unit = flat[1];
     if (!unit) return fail('TS4013', [pointText(flat), 'expected timer.s(N), timer.ms(N), ..., timer.hz(N) or timer.profile']);
     if (unit.name === 'profile' && !unit.arg) {
-      if (flat.length > 3 || (flat[2] && flat[2].name !== 'tick')) return fail('TS4013', [pointText(flat), 'timer.profile takes no suffix']);
-      return [make('timer.profile', {})];
+      // timer.profile[.tick] fires on every scheduler tick; timer.profile.freq.hz(N) samples at N Hz.
+      const rest = flat.slice(2);
+      if (rest.length === 0 || (rest.length === 1 && rest[0]!.name === 'tick' && !rest[0]!.arg)) return [make('timer.profile', {})];
+      const hz = numArg(rest[1]);
+      if (rest.length === 2 && rest[0]!.name === 'freq' && !rest[0]!.arg && rest[1]!.name === 'hz' && hz !== undefined && hz > 0n) {
+        return [make('timer.profile', { hz: Number(hz) })];
+      }
+      return fail('TS4013', [pointText(flat), 'expected timer.profile, timer.profile.tick or timer.profile.freq.hz(N)']);
     }
     const scale = TIMER_UNITS[unit.name];
     const n = numArg(unit);
@@ -258,7 +264,7 @@ const VOCABULARY: Vocab = {
   begin: {}, end: {}, error: {}, never: {},
   timer: {
     s: TIMER_SUFFIX, sec: TIMER_SUFFIX, ms: TIMER_SUFFIX, msec: TIMER_SUFFIX, us: TIMER_SUFFIX, usec: TIMER_SUFFIX,
-    ns: TIMER_SUFFIX, nsec: TIMER_SUFFIX, jiffies: TIMER_SUFFIX, hz: {}, profile: { tick: {} },
+    ns: TIMER_SUFFIX, nsec: TIMER_SUFFIX, jiffies: TIMER_SUFFIX, hz: {}, profile: { tick: {}, freq: { hz: {} } },
   },
   kernel: { function: FUNCTION_SUFFIXES, statement: { absolute: {}, nearest: {} }, trace: {} },
   module: { function: FUNCTION_SUFFIXES, statement: { absolute: {}, nearest: {} } },
@@ -395,6 +401,11 @@ function deriveTracepoints(pattern: string, make: Maker, fail: Failer, ctx: Deri
   }
   found.sort((a, b) => (a.system + ':' + a.event < b.system + ':' + b.event ? -1 : 1));
   return found.map((t) => make('kernel.trace', { system: t.system, event: t.event }, `kernel.trace(${JSON.stringify(t.system + ':' + t.event)})`));
+}
+
+/** How a tracepoint field reads in a script: char arrays and `__data_loc char[]` are strings, the rest numbers. */
+export function tracepointFieldType(decl: string): 'long' | 'string' {
+  return /\bchar\b[^*]*\[/.test(decl) ? 'string' : 'long';
 }
 
 /** Up to three names closest to `want` by edit distance (ignoring wildcards), for "did you mean". */

@@ -63,9 +63,6 @@ export async function runModule(o: RunOptions): Promise<RunResult> {
   };
 
   try {
-    await t.run(`umask 077 && mkdir ${dir}`);
-    await t.put(o.ko, ko, 0o600);
-
     // -c: start the command stopped, so the module knows its pid before anything runs.
     let targetPid = o.targetPid;
     if (o.command) {
@@ -73,7 +70,11 @@ export async function runModule(o: RunOptions): Promise<RunResult> {
       targetPid = await firstLinePid(cmdStream);
     }
     const params = [...(o.params ?? []), ...(targetPid ? [`tapsh_target=${targetPid}`] : [])];
-    const ins = await t.run(`insmod ${ko} ${params.map(shellQuote).join(' ')}`, { allowFailure: true, timeoutMs: 60_000 });
+    // Upload and load in one round trip; the file is not needed once the module is in the kernel.
+    const ins = await t.run(
+      `umask 077 && mkdir ${dir} && cat > ${ko} && insmod ${ko} ${params.map(shellQuote).join(' ')}; rc=$?; rm -rf ${dir}; exit $rc`,
+      { input: o.ko, allowFailure: true, timeoutMs: 120_000 },
+    );
     if (ins.code !== 0) {
       throw new TargetError('COMMAND_FAILED', t.name, `insert module ${o.name}`, ins.stderr.toString().trim() || `insmod exit ${ins.code}`,
         'Check the target\'s kernel log (dmesg) for why the module was refused.');
@@ -83,7 +84,10 @@ export async function runModule(o: RunOptions): Promise<RunResult> {
     const decoder = new RecordDecoder();
     let eof = false;
     const done = new Promise<void>((resolve, reject) => {
-      dataStream = t.stream(`cat ${procDir(o.name)}/data`);
+      // Arm the module, release the -c command, then read: one channel. A failed start is
+      // reported by the module itself as ERROR records followed by EOF.
+      const cont = o.command && targetPid ? `kill -CONT ${targetPid} 2>/dev/null; ` : '';
+      dataStream = t.stream(`echo start > ${ctl} 2>/dev/null; ${cont}exec cat ${procDir(o.name)}/data`);
       dataStream.stdout.on('data', (chunk: Buffer) => {
         let records: ModuleRecord[];
         try {
@@ -134,13 +138,9 @@ export async function runModule(o: RunOptions): Promise<RunResult> {
 
     done.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
 
-    const start = await t.run(`echo start > ${ctl}`, { allowFailure: true, timeoutMs: 60_000 });
-    if (start.code !== 0) result.status = 1; // the module has reported why as ERROR records and is finishing
-
     if (o.command && cmdStream) {
       cmdStream.stdout.on('data', (b: Buffer) => o.output(b));
       cmdStream.stderr.on('data', (b: Buffer) => o.diag(b.toString()));
-      await t.run(`kill -CONT ${targetPid}`, { allowFailure: true });
       void cmdStream.exited.then(requestExit);
     }
     if (o.timeoutSeconds !== undefined) timers.push(setTimeout(() => void requestExit(), o.timeoutSeconds * 1000));
@@ -163,7 +163,6 @@ export async function runModule(o: RunOptions): Promise<RunResult> {
       const rm = await t.run(`rmmod ${o.name}`, { allowFailure: true, timeoutMs: 60_000 }).catch((e: Error) => ({ code: 1, stderr: Buffer.from(e.message) }));
       if (rm.code !== 0) o.diag(`WARNING: could not unload module ${o.name}: ${rm.stderr.toString().trim()}\n`);
     }
-    await t.run(`rm -rf ${dir}`, { allowFailure: true }).catch(() => undefined);
   }
 }
 

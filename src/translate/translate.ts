@@ -230,13 +230,27 @@ class Translator {
 
   private emitGlobals(): void {
     const w = this.out;
+    // target(): the pid of -c's command or -x, set by pass 5 as a module parameter.
+    w.line('static long tap_target_pid;');
+    w.line('module_param_named(tapsh_target, tap_target_pid, long, 0444);');
+    w.line('');
     if (this.globals.size === 0) return;
-    w.line('/* globals */');
+    w.line('/* globals; scalars take -G NAME=VALUE as module parameters tapsh_global_NAME */');
     for (const g of this.globals.values()) {
+      const d = g.sym.decl && g.sym.decl.kind === 'global' ? g.sym.decl : undefined;
       if (g.isArray) w.line(`static struct tap_map *${g.c};`);
       else if (g.value === 'stats') w.line(`static struct tap_stat *${g.c};`);
-      else if (g.value === 'string') w.line(`static char ${g.c}[TAP_MAXSTRINGLEN];`);
-      else w.line(`static long ${g.c};`);
+      else if (g.value === 'string') {
+        // Initialisers are static so that a -G value (set before init runs) wins over them.
+        const init = d?.init?.kind === 'string' ? ` = ${cString(d.init.value)}` : '';
+        w.line(`static char ${g.c}[TAP_MAXSTRINGLEN]${init};`);
+        w.line(`static char *${g.c}_param;`);
+        w.line(`module_param_named(tapsh_global_${g.sym.name}, ${g.c}_param, charp, 0);`);
+      } else {
+        const init = d?.init?.kind === 'number' && d.init.value !== null ? ` = ${longLiteral(d.init.value)}` : '';
+        w.line(`static long ${g.c}${init};`);
+        w.line(`module_param_named(tapsh_global_${g.sym.name}, ${g.c}, long, 0);`);
+      }
       w.line(`static struct tap_lock ${g.c}_lock;`);
     }
     w.line('');
@@ -1301,18 +1315,16 @@ class Translator {
       } else if (g.value === 'stats') {
         w.line(`${g.c} = tap_stat_new(${this.histArgs(g.hist, undefined)});`);
         w.line(`if (!${g.c})`).line('\tgoto fail;');
-      } else {
-        const d = g.sym.decl && g.sym.decl.kind === 'global' ? g.sym.decl : undefined;
-        if (d?.init) {
-          if (d.init.kind === 'string') w.line(`strscpy(${g.c}, ${cString(d.init.value)}, TAP_MAXSTRINGLEN);`);
-          else if (d.init.value !== null) w.line(`${g.c} = ${longLiteral(d.init.value)};`);
-        }
+      } else if (g.value === 'string') {
+        w.line(`if (${g.c}_param)`).line(`\tstrscpy(${g.c}, ${g.c}_param, TAP_MAXSTRINGLEN);`);
       }
     }
     w.line('return 0;');
-    w.label('fail');
-    w.line('tap_globals_exit();');
-    w.line('return -ENOMEM;');
+    if ([...this.globals.values()].some((g) => g.isArray || g.value === 'stats')) {
+      w.label('fail');
+      w.line('tap_globals_exit();');
+      w.line('return -ENOMEM;');
+    }
     w.close();
     w.line('');
     w.line('static void tap_globals_exit(void)');
