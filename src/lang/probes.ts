@@ -96,6 +96,7 @@ function aliasPrefixMatch(name: FlatPoint, p: FlatPoint): boolean {
 export function derivePoint(point: ProbePoint, body: Block, ctx: DeriveContext): DerivedProbe[] {
   const out: DerivedProbe[] = [];
   const local: Diagnostic[] = [];
+  const hard: Diagnostic[] = [];
   for (const flat of flatten(point.components)) {
     const base = {
       bodies: [body],
@@ -103,9 +104,12 @@ export function derivePoint(point: ProbePoint, body: Block, ctx: DeriveContext):
       written: pointText(flat),
       via: [] as string[],
     };
-    out.push(...deriveFlat(flat, base, ctx, local, 0, point));
+    out.push(...deriveFlat(flat, base, ctx, local, 0, point, hard));
   }
-  if (out.length === 0 && !point.optional) ctx.diagnostics.push(...(local.length ? local : [diag('TS4010', point.span, [printPointText(point)])]));
+  if (!point.optional) {
+    if (out.length === 0) ctx.diagnostics.push(...(local.length ? local : [diag('TS4010', point.span, [printPointText(point)])]));
+    else ctx.diagnostics.push(...hard);
+  }
   return out.slice(0, MAX_EXPANSION);
 }
 
@@ -120,7 +124,11 @@ interface Partial_ {
   readonly via: readonly string[];
 }
 
-function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: Diagnostic[], depth: number, at: ProbePoint): DerivedProbe[] {
+/**
+ * `errs` collects why nothing matched (reported only if the whole point fails); `hard` collects alias
+ * targets that failed although not optional: every expansion of an alias must hold, as in stap.
+ */
+function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: Diagnostic[], depth: number, at: ProbePoint, hard: Diagnostic[]): DerivedProbe[] {
   if (depth > MAX_ALIAS_DEPTH) {
     // Show one turn of the cycle, not the whole unrolled chain.
     const via = base.via;
@@ -148,7 +156,12 @@ function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: D
             written: base.written,
             via: [...base.via, aliasName],
           };
-          const derived = deriveFlat([...tflat, ...suffix], next, ctx, target.optional ? [] : errs, depth + 1, at);
+          const targetErrs: Diagnostic[] = [];
+          const derived = deriveFlat([...tflat, ...suffix], next, ctx, targetErrs, depth + 1, at, target.optional ? [] : hard);
+          if (derived.length === 0 && !target.optional) {
+            errs.push(...targetErrs);
+            hard.push(...targetErrs);
+          }
           out.push(...derived);
           if (derived.length > 0 && target.sufficient) break;
         }

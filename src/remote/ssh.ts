@@ -55,6 +55,8 @@ export async function connectSsh(opts: SshTargetOptions): Promise<SshTarget> {
     };
     const onError = (err: Error & { level?: string }) => {
       cleanup();
+      // ssh2 may report more errors while the failed connection winds down; they must not crash us.
+      client.on('error', () => undefined);
       client.end();
       const pinnedMismatch = offered !== undefined && !opts.hostKeys.some((k) => k.equals(offered!));
       if (pinnedMismatch) {
