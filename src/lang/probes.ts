@@ -108,7 +108,7 @@ export function derivePoint(point: ProbePoint, body: Block, ctx: DeriveContext):
   }
   if (!point.optional) {
     if (out.length === 0) ctx.diagnostics.push(...(local.length ? local : [diag('TS4010', point.span, [printPointText(point)])]));
-    else ctx.diagnostics.push(...hard);
+    else ctx.diagnostics.push(...new Set(hard));
   }
   return out.slice(0, MAX_EXPANSION);
 }
