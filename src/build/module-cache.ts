@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../util/cache.js';
 import type { BuildTree } from './buildtree.js';
-import { kbuild } from './kbuild.js';
+import { kbuild, KbuildError } from './kbuild.js';
+import { mapCErrors, renderCErrors } from './cerrors.js';
 
 export const RUNTIME_DIR = fileURLToPath(new URL('../../runtime-c', import.meta.url));
 
@@ -144,7 +145,14 @@ export async function buildModule(src: ModuleSource, tree: BuildTree): Promise<B
     [`obj-m += ${src.name}.o`, `${src.name}-y := ${unit}.o tapsh_runtime.o`, `ccflags-y += ${ccflags(src.defines)}`, src.kbuildExtra ?? '', ''].join('\n'),
   );
   try {
-    await kbuild(tree, work, src.name);
+    try {
+      await kbuild(tree, work, src.name);
+    } catch (e) {
+      if (!(e instanceof KbuildError)) throw e;
+      // Point at the script: embedded C and translator bugs both surface here.
+      const mapped = renderCErrors(mapCErrors(e.log, join(work, `${unit}.c`), src.c));
+      throw new KbuildError(e.log, mapped ? `${mapped}\n(run with -v for the full compiler output)` : e.message);
+    }
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(work, `${src.name}.ko`), `${ko}.tmp`);
     renameSync(`${ko}.tmp`, ko);

@@ -83,6 +83,10 @@ async function interactive(o: CliOptions, io: Io): Promise<number> {
   return 0;
 }
 
+function verboseFlag(argv: string[]): boolean {
+  return argv.some((a) => /^-[a-zA-Z]*v/.test(a) && !a.startsWith('--'));
+}
+
 export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
   try {
     if (argv[0] === 'lab') return await labCommand(argv.slice(1), io);
@@ -125,6 +129,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       return 1;
     }
     if (e instanceof KbuildError) {
+      if (verboseFlag(argv)) io.err(`${e.log}\n`);
       io.err(`${e.message}\nPass 4: compilation failed.  [man error::pass4]\n`);
       return 1;
     }
