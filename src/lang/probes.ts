@@ -137,6 +137,16 @@ function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: D
     errs.push(diag('TS4011', at.span, [cycle.join(' -> ')]));
     return [];
   }
+  // A trailing `**` stands for any further components: every alias under the prefix, whole.
+  if (flat.length > 1 && flat[flat.length - 1]!.name === '**' && !flat[flat.length - 1]!.arg) {
+    const prefix = flat.slice(0, -1);
+    const under = ctx.aliases(prefix[0]!.name).filter((a) => a.name.length > prefix.length && aliasPrefixMatch(prefix, a.name));
+    if (under.length > 0) {
+      const out: DerivedProbe[] = [];
+      for (const a of under) out.push(...deriveFlat(a.name, base, ctx, [], depth, at, hard));
+      return out;
+    }
+  }
   // The longest alias name wins: `syscall.open.return` uses its own alias, not `syscall.open` + suffix.
   const prefixMatches = ctx.aliases(flat[0]!.name).filter((a) => aliasPrefixMatch(a.name, flat));
   const longest = Math.max(0, ...prefixMatches.map((a) => a.name.length));
