@@ -97,6 +97,7 @@ export const MESSAGES = {
   TS4074: "semantic error: '{0}' is modified inside the foreach loop that iterates over it",
   TS4075: "warning: side-effect-free probe '{0}': everything it does was optimized away",
   TS4076: 'semantic error: procfs $value is a string; it has no members, elements or address',
+  TS4077: 'semantic error: absolute probe point {0} requires guru mode (-g)',
   TS4070: "warning: never-assigned local variable '{0}'",
   TS4071: "warning: never-assigned global variable '{0}'",
   TS3013: 'parse error: maxactive takes a number literal',

@@ -263,6 +263,9 @@ class Elaborator {
         },
       });
       derived.push(...ds);
+      for (const d of ds) {
+        if (d.family === 'kernel.statement' && d.detail.absolute && !this.opts.guru && file === undefined) this.error('TS4077', point.span, [d.point]);
+      }
       if (ds.length > 0 && point.sufficient) break;
     }
     // One unit per distinct body sequence: wildcard expansions share their code and locals.
@@ -479,7 +482,8 @@ class Elaborator {
         const tp = this.opts.kernel?.tracepoints.get(`${p.detail.system}:${p.detail.event}`);
         return !tp || tp.fields.some((f) => f.name === x.name);
       }
-      return p.family === 'kernel.function' || p.family === 'kprobe.function' || p.family === 'kernel.statement';
+      // Address-based statement probes have no debuginfo, hence no target variables.
+      return p.family === 'kernel.function' || p.family === 'kprobe.function';
     });
   }
 
