@@ -1,7 +1,7 @@
 // Pass 2: elaborate: pull in tapsets, expand probe points, resolve symbols, infer types, elide what is unused.
 
 import type {
-  Block, Call, Decl, EmbeddedDecl, Expr, ForeachKey, FunctionDecl, GlobalDecl, Param, ProbeDecl, Program, Stmt, SymbolRef,
+  Block, Call, Decl, EmbeddedDecl, Expr, TargetComponent, ForeachKey, FunctionDecl, GlobalDecl, Param, ProbeDecl, Program, Stmt, SymbolRef,
 } from './ast.js';
 import { assertNever } from './ast.js';
 import { diag, type DiagCode, type Diagnostic } from './diagnostics.js';
@@ -10,6 +10,7 @@ import type { Pass1Context } from './pass1.js';
 import { emptyElision, liveUses, optimize, type Elision } from './optimize.js';
 import { derivePoint, flatten, tracepointFieldType, type AliasEntry, type DerivedProbe } from './probes.js';
 import type { KernelModel } from '../remote/model.js';
+import { modelBtf, resolveTarget } from '../btf/targets.js';
 
 export type Ty = 'long' | 'string' | 'stats';
 
@@ -506,7 +507,7 @@ class Elaborator {
   }
 
   /** `$name` needs a probe that has target variables; `$return` a return probe; tracepoint fields must exist. */
-  private checkTargetVar(unit: Unit, name: string, span: Decl['span'], written: boolean): void {
+  private checkTargetVar(unit: Unit, name: string, span: Decl['span'], written: boolean, components?: readonly TargetComponent[]): void {
     if (unit.kind !== 'probe') return;
     for (const p of unit.probes) {
       if (p.family === 'procfs') {
@@ -523,6 +524,16 @@ class Elaborator {
       if (name === 'return' && !p.isReturn) {
         this.error('TS4067', span, [p.point]);
         return;
+      }
+      if ((p.family === 'kernel.function' || p.family === 'kprobe.function') && !p.unverified && components !== undefined) {
+        const btf = modelBtf(this.opts.kernel);
+        if (btf) {
+          const r = resolveTarget(btf, String(p.detail.function), p.isReturn, name, components);
+          if (!r.ok) {
+            this.error('TS4080', span, [p.point, r.message]);
+            return;
+          }
+        }
       }
       if (p.family === 'kernel.trace' && !p.unverified && this.opts.kernel) {
         const tp = this.opts.kernel.tracepoints.get(`${p.detail.system}:${p.detail.event}`);
@@ -1046,7 +1057,7 @@ class Elaborator {
       case 'cast':
       case 'autocast':
         // Checked on live code only: the optimizer may have removed a statement naming a missing variable.
-        if (e.kind === 'target' && this.reporting && this.unsure === 0) this.checkTargetVar(unit, e.name, e.span, this.writtenTargets.has(e));
+        if (e.kind === 'target' && this.reporting && this.unsure === 0) this.checkTargetVar(unit, e.name, e.span, this.writtenTargets.has(e), e.components);
         for (const c of e.components) if (c.kind === 'subscript') this.expect(unit, c.index, 'long', 'a target-variable subscript');
         if (e.kind === 'cast' || e.kind === 'autocast') this.typeExpr(unit, e.operand, undefined);
         if (e.kind === 'target' && e.components.length === 0 && !e.addressOf && !e.pretty) {
@@ -1060,6 +1071,7 @@ class Elaborator {
         }
         // Tracepoint fields that hold text (char arrays, __data_loc char[]) read as strings.
         if (e.kind === 'target' && !e.components.length && !e.addressOf && this.isTracepointText(unit, e.name)) return 'string';
+        if (e.kind === 'target' && !e.addressOf && !e.pretty && this.isBtfText(unit, e.name, e.components)) return 'string';
         return e.pretty ? 'string' : 'long';
       case 'contextVars':
         return 'string';
@@ -1130,6 +1142,17 @@ class Elaborator {
     for (const [g, n] of globalUses) {
       if (g.file === undefined && n.writes === 0 && n.reads > 0 && g.decl && !('init' in g.decl && g.decl.init)) this.error('TS4071', g.decl.span, [g.name]);
     }
+  }
+
+  /** Whether `$name...` reads a char array (a string) in every kernel function probe of the unit. */
+  private isBtfText(unit: Unit, name: string, components: readonly TargetComponent[]): boolean {
+    const btf = modelBtf(this.opts.kernel);
+    if (!btf || unit.probes.length === 0) return false;
+    return unit.probes.every((p) => {
+      if (p.family !== 'kernel.function' && p.family !== 'kprobe.function') return false;
+      const r = resolveTarget(btf, String(p.detail.function), p.isReturn, name, components);
+      return r.ok && r.plan.result.kind === 'string';
+    });
   }
 
   /** Whether every tracepoint probe of the unit has a text field `name` (char array or dynamic string). */

@@ -8,6 +8,7 @@ import type { FuncSym, Resolved, Ty, Unit, VarSym } from '../lang/elaborate.js';
 import type { DerivedProbe } from '../lang/probes.js';
 import type { KernelModel, TracepointField } from '../remote/model.js';
 import { CWriter, cString } from './cwriter.js';
+import { modelBtf, resolveTarget } from '../btf/targets.js';
 
 export interface TranslateOptions {
   moduleName: string;
@@ -134,6 +135,7 @@ class Translator {
     w.line('#include <linux/kernel.h>');
     w.line('#include <linux/sched.h>');
     w.line('#include <linux/string.h>');
+    w.line('#include <linux/ptrace.h>');
     w.line('');
     this.emitEmbeddedDecls();
     this.emitGlobals();
@@ -866,7 +868,8 @@ class Translator {
 
   private targetVar(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>): string {
     const p = ctx.probe;
-    if (!p || p.family !== 'kernel.trace') throw new Unsupported(`$${e.name}: target variables outside tracepoints need the BTF-backed model (not built yet)`, e.span);
+    if (p && (p.family === 'kernel.function' || p.family === 'kprobe.function')) return this.functionTarget(ctx, e, p);
+    if (!p || p.family !== 'kernel.trace') throw new Unsupported(`$${e.name}: target variables are available in kernel.function and kernel.trace probes`, e.span);
     if (e.components.length || e.pretty || e.addressOf) throw new Unsupported(`$${e.name} with members or pretty-printing`, e.span);
     const tp = this.opts.kernel?.tracepoints.get(`${p.detail['system']}:${p.detail['event']}`);
     if (!tp) throw new Unsupported(`no field layout for ${p.point} (no kernel model)`, e.span);
@@ -884,6 +887,69 @@ class Translator {
     }
     if (![1, 2, 4, 8].includes(f.size)) throw new Unsupported(`field ${e.name} (${f.decl}) is not a number or string`, e.span);
     return `tap_tp_field(c, ${f.offset}, ${f.size}, ${f.signed ? 1 : 0})`;
+  }
+
+  /** `$arg->member[i]...` in a kernel function probe, read through the fault-tolerant accessors (BTF layout). */
+  private functionTarget(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>, p: DerivedProbe): string {
+    if (e.pretty || e.addressOf) throw new Unsupported(`$${e.name}${e.pretty ? '$'.repeat(e.pretty) : ''}: pretty-printing and & are not built yet`, e.span);
+    const btf = modelBtf(this.opts.kernel);
+    if (!btf) throw new Unsupported(`$${e.name}: the kernel model has no BTF, so function arguments cannot be located`, e.span);
+    const r = resolveTarget(btf, String(p.detail['function']), p.isReturn, e.name, e.components);
+    if (!r.ok) throw new Unsupported(r.message, e.span);
+    const plan = r.plan;
+    const w = ctx.w;
+    this.setLast(ctx, cString(`identifier '$${e.name}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
+    const v = ctx.frame.longTemp();
+    const ext = (expr: string, size: number, signed: boolean) =>
+      size >= 8 ? `(long)(${expr})` : `(long)(${signed ? 's' : 'u'}${size * 8})(${expr})`;
+    switch (plan.base.kind) {
+      case 'reg':
+        w.line(`${v} = c->regs ? ${ext(`c->regs->${plan.base.reg}`, plan.baseSize, plan.baseSigned)} : 0;`);
+        break;
+      case 'return':
+        w.line(`${v} = c->regs ? ${ext('regs_return_value(c->regs)', plan.baseSize, plan.baseSigned)} : 0;`);
+        break;
+      case 'stack':
+        w.line(`${v} = tap_kread(c, c->regs ? c->regs->sp + ${8 * (plan.base.slot + 1)} : 0, 8, 0);`);
+        this.check(ctx);
+        if (plan.baseSize < 8) w.line(`${v} = ${ext(v, plan.baseSize, plan.baseSigned)};`);
+        break;
+    }
+    // `v` holds the current value or, after a deref, the current address.
+    for (const st of plan.steps) {
+      switch (st.kind) {
+        case 'deref':
+          break;
+        case 'offset':
+          w.line(`${v} += ${st.bytes};`);
+          break;
+        case 'index': {
+          const comp = e.components[st.index];
+          if (!comp || comp.kind !== 'subscript') throw new Unsupported('a subscript the resolver could not place', e.span);
+          const idx = this.expr(ctx, comp.index);
+          w.line(`${v} += (long)(${idx}) * ${st.elemSize};`);
+          break;
+        }
+        case 'load':
+          w.line(`${v} = tap_kread(c, (unsigned long)${v}, ${st.size}, ${st.bitSize ? 0 : st.signed ? 1 : 0});`);
+          this.check(ctx);
+          if (st.bitSize) {
+            const mask = st.bitSize >= 64 ? '~0UL' : `((1UL << ${st.bitSize}) - 1)`;
+            w.line(`${v} = (long)(((unsigned long)${v} >> ${st.bitOffset ?? 0}) & ${mask});`);
+            if (st.signed && st.bitSize < 64) w.line(`${v} = (${v} ^ (1L << ${st.bitSize - 1})) - (1L << ${st.bitSize - 1});`);
+          }
+          break;
+        default:
+          assertNever(st, 'target step');
+      }
+    }
+    if (plan.result.kind === 'string') {
+      const t = ctx.frame.strTemp();
+      w.line(`tap_kernel_string(c, ${t}, (unsigned long)${v}, ${Math.min(plan.result.maxLen, 4096)});`);
+      this.check(ctx);
+      return t;
+    }
+    return v;
   }
 
   private binary(ctx: UnitCtx, e: Binary): string {

@@ -1,0 +1,177 @@
+// Resolves `$name->member[i].field` in kernel function probes against BTF: where the value lives and how to read it.
+import { readFileSync } from 'node:fs';
+import type { TargetComponent } from '../lang/ast.js';
+import type { KernelModel } from '../remote/model.js';
+import { Btf, BtfKind, type BtfType } from './btf.js';
+
+/** x86-64 SysV: the first six integer arguments, in pt_regs field names. */
+const ARG_REGS = ['di', 'si', 'dx', 'cx', 'r8', 'r9'];
+
+/** Where the chain starts. */
+export type TargetBase =
+  | { kind: 'reg'; reg: string }
+  /** Stack slot N (0-based) above the return address at function entry. */
+  | { kind: 'stack'; slot: number }
+  | { kind: 'return' };
+
+/** One step from a value or an address to the next. */
+export type TargetStep =
+  /** The current value is a pointer: it becomes an address (no read yet). */
+  | { kind: 'deref' }
+  /** Add a byte offset to the current address. */
+  | { kind: 'offset'; bytes: number }
+  /** Add index * size to the current address (the index is a script expression). */
+  | { kind: 'index'; index: number; elemSize: number }
+  /** Read `size` bytes at the current address as the new value. */
+  | { kind: 'load'; size: number; signed: boolean; bitOffset?: number; bitSize?: number };
+
+export interface TargetPlan {
+  base: TargetBase;
+  /** Size and sign of the base value (arguments narrower than a register are sign/zero-extended). */
+  baseSize: number;
+  baseSigned: boolean;
+  steps: TargetStep[];
+  /** What the script sees: a number, or text read from a char array at the final address. */
+  result: { kind: 'long' } | { kind: 'string'; maxLen: number };
+  /** The C type of the final value, for messages and -L. */
+  typeName: string;
+}
+
+export type Resolution = { ok: true; plan: TargetPlan } | { ok: false; message: string };
+
+const loaded = new Map<string, Btf>();
+
+/** The parsed BTF of a kernel model, loaded once per process. */
+export function modelBtf(model: KernelModel | undefined): Btf | undefined {
+  if (!model?.btfPath) return undefined;
+  let btf = loaded.get(model.btfPath);
+  if (!btf) {
+    btf = Btf.parse(readFileSync(model.btfPath));
+    loaded.set(model.btfPath, btf);
+  }
+  return btf;
+}
+
+function scalarInfo(btf: Btf, t: BtfType): { size: number; signed: boolean } | undefined {
+  switch (t.kind) {
+    case BtfKind.Int:
+      return { size: t.size, signed: !!t.intEncoding?.signed };
+    case BtfKind.Enum:
+    case BtfKind.Enum64:
+      return { size: t.size, signed: (t.enumValues ?? []).some((v) => v.value < 0n) };
+    case BtfKind.Ptr:
+      return { size: 8, signed: false };
+    default:
+      void btf;
+      return undefined;
+  }
+}
+
+function isCharArray(btf: Btf, t: BtfType): boolean {
+  if (t.kind !== BtfKind.Array) return false;
+  const elem = btf.resolve(t.array!.elem);
+  return elem.kind === BtfKind.Int && elem.size === 1;
+}
+
+/**
+ * Resolves a target variable in a probe on `fn` (entry, or return when `isReturn`). Subscripts
+ * are resolved with index placeholders: `index` steps carry the position of their component.
+ */
+export function resolveTarget(btf: Btf, fn: string, isReturn: boolean, name: string, components: readonly TargetComponent[]): Resolution {
+  const proto = btf.funcProto(fn);
+  if (!proto) return { ok: false, message: `no type information (BTF) for function ${fn}; its arguments cannot be read` };
+  let typeId: number;
+  let base: TargetBase;
+  if (name === 'return') {
+    if (!isReturn) return { ok: false, message: `$return is only available in .return probes` };
+    if (proto.ret === 0) return { ok: false, message: `${fn} returns void: there is no $return` };
+    typeId = proto.ret;
+    base = { kind: 'return' };
+  } else {
+    const idx = proto.params.findIndex((p) => p.name === name);
+    if (idx < 0) {
+      const names = proto.params.map((p) => '$' + p.name).join(' ');
+      return { ok: false, message: `${fn} has no parameter ${name}; its parameters are: ${names || '(none)'}` };
+    }
+    if (isReturn) return { ok: false, message: `$${name} in a .return probe needs @entry($${name}) (reading parameters at return is not built yet)` };
+    typeId = proto.params[idx]!.type;
+    const resolved = btf.resolve(typeId);
+    if (resolved.kind === BtfKind.Struct || resolved.kind === BtfKind.Union) {
+      return { ok: false, message: `$${name} is a ${btf.typeName(typeId)} passed by value; tapsh cannot locate structs passed in registers` };
+    }
+    base = idx < ARG_REGS.length ? { kind: 'reg', reg: ARG_REGS[idx]! } : { kind: 'stack', slot: idx - ARG_REGS.length };
+  }
+  const baseInfo = scalarInfo(btf, btf.resolve(typeId));
+  if (!baseInfo) return { ok: false, message: `$${name} has type ${btf.typeName(typeId)}, which tapsh cannot read` };
+
+  const steps: TargetStep[] = [];
+  // State: either we hold a value of typeId (addr=false) or the address of an object of typeId (addr=true).
+  let atAddress = false;
+  let path = '$' + name;
+  for (let i = 0; i < components.length; i++) {
+    const c = components[i]!;
+    let t = btf.resolve(typeId);
+    if (c.kind === 'member') {
+      if (t.kind === BtfKind.Ptr) {
+        // Follow the pointer: load it first when we only have its address (a pointer member).
+        if (atAddress) steps.push({ kind: 'load', size: 8, signed: false });
+        steps.push({ kind: 'deref' });
+        typeId = t.ref;
+        t = btf.resolve(typeId);
+        atAddress = true;
+      } else if (!atAddress) {
+        return { ok: false, message: `${path} is a ${btf.typeName(typeId)}, not a pointer to a struct: cannot take ->${c.name}` };
+      }
+      if (t.kind === BtfKind.Fwd) return { ok: false, message: `${path} points to ${btf.typeName(typeId)}, whose layout the kernel's BTF does not describe` };
+      if (t.kind !== BtfKind.Struct && t.kind !== BtfKind.Union) return { ok: false, message: `${path} is a ${btf.typeName(typeId)}, which has no members` };
+      const m = btf.member(typeId, c.name);
+      if (!m) {
+        const names = btf.memberNames(typeId);
+        return { ok: false, message: `${btf.typeName(typeId)} has no member ${c.name}; its members are: ${names.join(' ')}` };
+      }
+      if (m.bitSize) {
+        const mt = btf.resolve(m.type);
+        const info = scalarInfo(btf, mt);
+        if (!info || i !== components.length - 1) return { ok: false, message: `bitfield ${c.name} can only be read as a number` };
+        const byteOff = Math.floor(m.bitOffset / 8) & ~(info.size - 1);
+        steps.push({ kind: 'offset', bytes: byteOff });
+        steps.push({ kind: 'load', size: info.size, signed: info.signed, bitOffset: m.bitOffset - byteOff * 8, bitSize: m.bitSize });
+        return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(m.type) } };
+      }
+      if (m.bitOffset % 8) return { ok: false, message: `member ${c.name} is not byte-aligned` };
+      if (m.bitOffset) steps.push({ kind: 'offset', bytes: m.bitOffset / 8 });
+      typeId = m.type;
+      path += `->${c.name}`;
+      continue;
+    }
+    // Subscript: on a pointer (value, or loaded from its address) or an inline array (address).
+    if (t.kind === BtfKind.Ptr) {
+      if (atAddress) steps.push({ kind: 'load', size: 8, signed: false });
+      steps.push({ kind: 'deref' });
+      const elem = t.ref;
+      steps.push({ kind: 'index', index: i, elemSize: btf.sizeof(elem) || 1 });
+      typeId = elem;
+      atAddress = true;
+    } else if (atAddress && t.kind === BtfKind.Array) {
+      const elem = t.array!.elem;
+      steps.push({ kind: 'index', index: i, elemSize: btf.sizeof(elem) || 1 });
+      typeId = elem;
+    } else {
+      return { ok: false, message: `${path} is a ${btf.typeName(typeId)}: it cannot be indexed` };
+    }
+    path += '[...]';
+  }
+
+  const final = btf.resolve(typeId);
+  if (atAddress && isCharArray(btf, final)) {
+    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'string', maxLen: final.array!.count }, typeName: btf.typeName(typeId) } };
+  }
+  if (atAddress && final.kind === BtfKind.Array) {
+    // An array used as a value is its address, as in C.
+    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId) } };
+  }
+  const info = scalarInfo(btf, final);
+  if (!info) return { ok: false, message: `${path} is a ${btf.typeName(typeId)}; only numbers, pointers and char arrays can be read (try ->member)` };
+  if (atAddress) steps.push({ kind: 'load', size: info.size, signed: info.signed });
+  return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId) } };
+}
