@@ -1,7 +1,9 @@
 // Pass 2a: the tapset library: every .stp file under the tapset directories, indexed from its tokens and parsed only when used.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import type { AliasDecl, FunctionDecl, GlobalDecl, ProbePoint, Program } from './ast.js';
 import { diag, type Diagnostic } from './diagnostics.js';
 import type { Token } from './lexer.js';
@@ -51,7 +53,44 @@ interface Entry {
   readonly text: string;
   readonly index: FileIndex | undefined;
   readonly indexDiagnostics: readonly Diagnostic[];
+  readonly disk: DiskCache | undefined;
   parsed?: { program: Program | undefined; diagnostics: readonly Diagnostic[] };
+}
+
+/**
+ * Parsed tapsets on disk, so a fresh process need not re-parse the library: entries are keyed by the
+ * file's path and text, the preprocessor facts and the parser itself, and written atomically.
+ */
+interface DiskCache {
+  read<T>(kind: 'idx' | 'ast'): T | undefined;
+  write(kind: 'idx' | 'ast', value: unknown): void;
+}
+
+let parserIdentity: string | undefined;
+
+function diskCache(dir: string, path: string, text: string, factsKey: string): DiskCache {
+  parserIdentity ??= createHash('sha256').update(readFileSync(new URL('./generated/parser.js', import.meta.url))).digest('hex');
+  const key = createHash('sha256').update([parserIdentity, path, factsKey, text].join('\0')).digest('hex').slice(0, 40);
+  const file = (kind: string): string => join(dir, `${key}.${kind}`);
+  return {
+    read: <T>(kind: 'idx' | 'ast'): T | undefined => {
+      try {
+        return deserialize(readFileSync(file(kind))) as T;
+      } catch {
+        return undefined;
+      }
+    },
+    write: (kind, value) => {
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const tmp = `${file(kind)}.${process.pid}.tmp`;
+        writeFileSync(tmp, serialize(value), { mode: 0o600 });
+        renameSync(tmp, file(kind));
+      } catch {
+        // A cache that cannot be written only costs time.
+      }
+    },
+  };
 }
 
 /** Per-path cache, valid while the file and the preprocessor facts are unchanged (the REPL reloads often). */
@@ -75,12 +114,19 @@ export function loadLibrary(ctx: Pass1Context): Library {
         try {
           text = readFileSync(path, 'utf8');
         } catch (e) {
-          entries.push({ path, entry: { key: '', text: '', index: undefined, indexDiagnostics: [diag('TS1011', undefined, [`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`])] } });
+          entries.push({ path, entry: { key: '', text: '', index: undefined, disk: undefined, indexDiagnostics: [diag('TS1011', undefined, [`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`])] } });
           continue;
         }
-        const pp = preprocess(new SourceFile(path, text, true), ctx.facts, ctx.macros);
-        const errors = pp.diagnostics.filter((d) => d.severity === 'error');
-        entry = { key, text, index: errors.length ? undefined : indexTokens(pp.tokens.map((t) => t.token)), indexDiagnostics: errors };
+        const disk = ctx.cacheDir ? diskCache(ctx.cacheDir, path, text, factsKey) : undefined;
+        const cachedIndex = disk?.read<FileIndex>('idx');
+        if (cachedIndex) entry = { key, text, index: cachedIndex, indexDiagnostics: [], disk };
+        else {
+          const pp = preprocess(new SourceFile(path, text, true), ctx.facts, ctx.macros);
+          const errors = pp.diagnostics.filter((d) => d.severity === 'error');
+          const index = errors.length ? undefined : indexTokens(pp.tokens.map((t) => t.token));
+          if (index && pp.diagnostics.length === 0) disk?.write('idx', index);
+          entry = { key, text, index, indexDiagnostics: errors, disk };
+        }
         cache.set(path, entry);
       }
       entries.push({ path, entry });
@@ -111,7 +157,14 @@ export function loadLibrary(ctx: Pass1Context): Library {
       files.set(path, null);
       return undefined;
     }
-    e.parsed ??= parseFile(new SourceFile(path, e.text, true), ctx, 'library');
+    if (!e.parsed) {
+      const cached = e.disk?.read<Program>('ast');
+      if (cached) e.parsed = { program: cached, diagnostics: [] };
+      else {
+        e.parsed = parseFile(new SourceFile(path, e.text, true), ctx, 'library');
+        if (e.parsed.program && e.parsed.diagnostics.length === 0) e.disk?.write('ast', e.parsed.program);
+      }
+    }
     ctx.sources.set(path, e.text);
     const lf = e.parsed.program ? { path, program: e.parsed.program } : null;
     if (!lf) report(path, e.parsed.diagnostics);

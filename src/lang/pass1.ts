@@ -32,6 +32,8 @@ export interface ParseScriptInput {
   config?: Map<string, string>;
   /** Replaces the package tapset directory (e.g. from $SYSTEMTAP_TAPSET); [] disables it. */
   tapsetDirs?: string[];
+  /** Directory for parsed-tapset caches (the CLI passes one under $TAPSH_CACHE_DIR); none when absent. */
+  cacheDir?: string;
 }
 
 export interface ParseScriptResult {
@@ -61,6 +63,7 @@ export interface Pass1Context {
   readonly sources: Map<string, string>;
   /** Tapset directories in search order (package first, then -I). */
   readonly tapsetDirs: readonly string[];
+  readonly cacheDir: string | undefined;
 }
 
 export type Pass1Options = Omit<ParseScriptInput, 'text' | 'fileName'>;
@@ -71,7 +74,7 @@ export function pass1Context(input: Pass1Options): Pass1Context {
   const diagnostics: Diagnostic[] = [];
   const tapsetDirs = [...(input.tapsetDirs ?? [PACKAGE_TAPSET_DIR]), ...input.includeDirs];
   const macros = loadMacroLibrary(tapsetDirs, facts, diagnostics, sources);
-  return { facts, macros, compatible: input.compatible ?? LANGUAGE_VERSION, diagnostics, sources, tapsetDirs };
+  return { facts, macros, compatible: input.compatible ?? LANGUAGE_VERSION, diagnostics, sources, tapsetDirs, cacheDir: input.cacheDir };
 }
 
 /**

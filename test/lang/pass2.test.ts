@@ -1,6 +1,6 @@
 // Pass 2 API behaviour: -l/-L listing, -w/-W, checks without a kernel model, library inclusion on demand.
 import './helpers/ensure-parser.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,5 +101,17 @@ describe('elaborateScript', () => {
     const r = p2('function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) }\nprobe begin { println(fib(10)) }');
     expect(errors(r)).toEqual([]);
     expect(printElaborated(r.resolved!)).toContain('fib:long (n:long)');
+  });
+  it('reuses parsed tapsets from the disk cache, and notices edits', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapsh-lib-'));
+    const cacheDir = mkdtempSync(join(tmpdir(), 'tapsh-cache-'));
+    writeFileSync(join(dir, 'lib.stp'), 'global count\nfunction bump:long (n:long) { count += n; return count }\n');
+    const src = 'probe begin { println(bump(2)) }';
+    const first = p2(src, { tapsetDirs: [dir], cacheDir });
+    expect(readdirSync(cacheDir).sort().map((f) => f.replace(/^[0-9a-f]+/, ''))).toEqual(['.ast', '.idx']);
+    const second = p2(src, { tapsetDirs: [dir], cacheDir });
+    expect(printElaborated(second.resolved!)).toBe(printElaborated(first.resolved!));
+    writeFileSync(join(dir, 'lib.stp'), 'function bump:string (n:long) { return sprint(n) }\n');
+    expect(printElaborated(p2(src, { tapsetDirs: [dir], cacheDir }).resolved!)).toContain('bump:string (n:long)');
   });
 });
