@@ -31,6 +31,7 @@ export function parseProgram(pp: PpOutput, opts: GrammarOptions): { program: Pro
   const options = { ...opts, spanOf: pp.spanOf, commentBetween: pp.commentBetween };
   let text = pp.text;
   let decls: Decl[] | undefined;
+  let resumedAt = 0;
   for (;;) {
     try {
       const program = peggyParse(text, options) as Program;
@@ -44,8 +45,10 @@ export function parseProgram(pp: PpOutput, opts: GrammarOptions): { program: Pro
         diagnostics.push(diag('TS2003', undefined));
         break;
       }
-      const next = resyncPoint(pp, at);
+      // Resume at the declaration keyword the error stopped at (a missing '}' before `probe`), else the next one.
+      const next = resyncPoint(pp, Math.max(at, resumedAt + 1));
       if (next === undefined) break;
+      resumedAt = next;
       // Blank out what was already reported so offsets (and so spans) stay valid.
       text = pp.text.slice(0, next).replace(/[^\n]/g, ' ') + pp.text.slice(next);
     }
@@ -55,11 +58,11 @@ export function parseProgram(pp: PpOutput, opts: GrammarOptions): { program: Pro
   return { program, diagnostics };
 }
 
-function resyncPoint(pp: PpOutput, errorAt: number): number | undefined {
+function resyncPoint(pp: PpOutput, from: number): number | undefined {
   const toks = pp.tokens;
   for (let i = 0; i < toks.length; i++) {
     const { token, out } = toks[i]!;
-    if (out <= errorAt) continue;
+    if (out < from) continue;
     const prev = toks[i - 1]?.token;
     if (token.type === 'ident' && RESYNC_WORDS.has(token.text) && prev?.text !== '.') return out;
     if (token.type === 'embedded' && (prev === undefined || prev.text === '}' || prev.text === ';')) return out;
