@@ -47,7 +47,7 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
   for (const name of cases) {
     const known = KNOWN_DIFFERENCES[name];
     const test = known ? it.fails : it;
-    test(`${name}.stp prints exactly what stap prints${known ? ` (known difference: ${known})` : ''}`, () => {
+    test(`${name}.stp prints exactly what stap prints${known ? ` (known difference: ${known})` : ''}`, async () => {
       const r = await tapsh([`${name}.stp`]);
       expect(r.out.toString('latin1')).toBe(readFileSync(join(EXPECTED, `${name}.out`)).toString('latin1'));
       const rc = Number(readFileSync(join(EXPECTED, `${name}.rc`), 'utf8').trim());
@@ -76,6 +76,28 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
       'probe kernel.trace("sched:sched_process_exec") { if ($filename == "/bin/true" || $filename == "/bin/echo") printf("%s %d\\n", $filename, $pid == pid()) }']);
     expect(r.code, r.err).toBe(0);
     expect(r.out.toString()).toBe('/bin/true 1\n/bin/echo 1\n');
+  });
+
+  it('reads function arguments and struct members through BTF ($filename, $how->flags, $p->parent->pid, $return)', async () => {
+    const r = await tapsh(['-c', 'cat /etc/passwd /etc/group >/dev/null; sh -c "true & wait"', '-e', [
+      'probe kernel.function("do_sys_openat2") { if (execname() == "cat" && user_string($filename) != "" && substr(user_string($filename), 0, 5) == "/etc/") printf("open %s %d\\n", user_string($filename), $how->flags & 3) }',
+      'probe kernel.function("do_sys_openat2").return { if (execname() == "cat" && $return >= 0) ok++ }',
+      'probe kernel.function("wake_up_new_task") { if ($p->parent->pid == pid()) printf("fork by %s: child comm %s\\n", execname(), $p->comm) }',
+      'global ok; probe end { printf("returns>=2: %d\\n", ok >= 2) }',
+    ].join('\n')]);
+    expect(r.code, r.err).toBe(0);
+    const out = r.out.toString();
+    expect(out).toContain('open /etc/passwd 0\n');
+    expect(out).toContain('open /etc/group 0\n');
+    expect(out).toMatch(/^fork by sh: child comm sh$/m);
+    expect(out).toContain('returns>=2: 1\n');
+  });
+
+  it('names what exists when a target variable is wrong', async () => {
+    const r = await tapsh(['-p2', '-e', 'probe kernel.function("vfs_read") { println($file->f_nope) }']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('struct file has no member f_nope; its members are: ');
+    expect(r.err).toMatch(/its members are: .*\bf_path\b.*\bf_inode\b/);
   });
 
   it('stops at -T and runs end probes', async () => {
