@@ -25,9 +25,9 @@ const PRELUDE = `
 #include <linux/string.h>
 #include <linux/ptrace.h>
 #define MAXSTRINGLEN 512
-static char tapsh_errbuf[128];
-static struct pt_regs *tapsh_regs;
-static const char *tapsh_pp = "begin";
+static char tapsh_errbuf[128] __maybe_unused;
+static struct pt_regs *tapsh_regs __maybe_unused;
+static const char *tapsh_pp __maybe_unused = "begin";
 #define CONTEXT ((void *)0)
 #define STAP_PROBE_POINT() (tapsh_pp)
 #define STAP_PROBE_NAME() (tapsh_pp)
@@ -36,7 +36,7 @@ static const char *tapsh_pp = "begin";
 #define STAP_EXIT() do { } while (0)
 #define STAP_ABORT() do { } while (0)
 struct tapsh_check_ctx { int errors; };
-static __printf(2, 3) void tapsh_check_error(struct tapsh_check_ctx *ctx, const char *fmt, ...)
+static __printf(2, 3) __maybe_unused void tapsh_check_error(struct tapsh_check_ctx *ctx, const char *fmt, ...)
 {
 	ctx->errors++;
 	(void)fmt;
@@ -82,16 +82,39 @@ export function tapsetModuleSource(arch = 'x86_64'): string {
   return `${PRELUDE}\n${top}\n${funcs}\nstatic int __init tapsh_check_init(void) { return 0; }\nstatic void __exit tapsh_check_exit(void) { }\nmodule_init(tapsh_check_init);\nmodule_exit(tapsh_check_exit);\nMODULE_LICENSE("GPL");\n`;
 }
 
+/**
+ * One translation unit per tapset file (its own top-level blocks and functions only), so that a
+ * file that forgets an #include fails here as it would alone in a generated module.
+ */
+export function perFileSources(arch = 'x86_64'): Map<string, string> {
+  const out = new Map<string, string>();
+  let n = 0;
+  for (const path of tapsetFiles('.stp')) {
+    const { program } = parseTapset(path, arch);
+    let top = '';
+    let funcs = '';
+    for (const d of program?.decls ?? []) {
+      if (d.kind === 'embeddedDecl') top += `${d.code.code}\n`;
+      if (d.kind === 'function' && d.body.kind === 'embedded') funcs += cFunction(d, `tapsh_fn_${n++}_${d.name}`);
+    }
+    if (top || funcs) out.set(rel(path).replace(/[^A-Za-z0-9]/g, '_').replace(/_stp$/, ''), `${PRELUDE}\n${top}\n${funcs}`);
+  }
+  return out;
+}
+
 /** Compiles the module; returns kbuild's output (throws with it when the build fails). */
 export function compileTapsets(tree: string): { ok: boolean; output: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tapsh-tapset-cc-'));
-  writeFileSync(join(dir, 'tapsets_check.c'), tapsetModuleSource());
-  writeFileSync(join(dir, 'Makefile'), 'obj-m := tapsets_check.o\n');
+  writeFileSync(join(dir, 'tapsets_all.c'), tapsetModuleSource());
+  const units = perFileSources();
+  for (const [name, src] of units) writeFileSync(join(dir, `tf_${name}.c`), src);
+  // the whole library in one unit (name clashes between files), and each file alone (missing includes)
+  writeFileSync(join(dir, 'Makefile'), `obj-m := tapsets_check.o\ntapsets_check-y := tapsets_all.o ${[...units.keys()].map((k) => `tf_${k}.o`).join(' ')}\n`);
   try {
-    const out = execFileSync('make', ['-s', '-C', tree, `M=${dir}`, 'modules'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('make', ['-s', '-k', '-j2', '-C', tree, `M=${dir}`, 'modules'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return { ok: true, output: out };
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string };
-    return { ok: false, output: `${err.stdout ?? ''}${err.stderr ?? ''}\n(source: ${dir}/tapsets_check.c)` };
+    return { ok: false, output: `${err.stdout ?? ''}${err.stderr ?? ''}\n(sources: ${dir})` };
   }
 }
