@@ -7,6 +7,7 @@ import { elaborateScript, printElaborated } from '../lang/pass2.js';
 import { cachedModelForRelease } from '../remote/capture.js';
 import type { KernelModel } from '../remote/model.js';
 import type { Resolved } from '../lang/elaborate.js';
+import { cacheDir } from '../util/cache.js';
 import type { KernelIdentity } from '../remote/model.js';
 import type { Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
@@ -56,20 +57,29 @@ export function kernelFacts(o: CliOptions): { identity?: KernelIdentity; config?
   return { identity, config };
 }
 
-/** `-p1`: parse and print the canonical program, or the diagnostics. Returns the exit status. */
-export function runPass1(o: CliOptions, io: Io, print = o.lastPass === 1): number {
-  const src = readScript(o);
-  const facts = kernelFacts(o);
-  const result = parseScript({
-    text: src.text,
-    fileName: src.name,
+/**
+ * What every front-end call shares: script arguments, tapset directories ($SYSTEMTAP_TAPSET
+ * replaces the package's, as with stap; -I adds), guru mode, language level, kernel config, and
+ * the on-disk cache of parsed tapsets that keeps cold starts fast.
+ */
+export function frontEndInput(o: CliOptions, facts: ReturnType<typeof kernelFacts>) {
+  const env = process.env['SYSTEMTAP_TAPSET'];
+  return {
     scriptArgs: o.scriptArgs,
     includeDirs: o.includeDirs,
     guru: o.guru,
     compatible: o.compatible,
-    kernel: facts.identity,
     config: facts.config,
-  });
+    tapsetDirs: env ? env.split(':').filter(Boolean) : undefined,
+    cacheDir: cacheDir('lang'),
+  };
+}
+
+/** `-p1`: parse and print the canonical program, or the diagnostics. Returns the exit status. */
+export function runPass1(o: CliOptions, io: Io, print = o.lastPass === 1): number {
+  const src = readScript(o);
+  const facts = kernelFacts(o);
+  const result = parseScript({ ...frontEndInput(o, facts), text: src.text, fileName: src.name, kernel: facts.identity });
   const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (warnings.length && !o.suppressWarnings) io.err(renderDiagnostics(warnings, result.sources));
@@ -96,14 +106,10 @@ export function runPass2(o: CliOptions, io: Io, print = o.lastPass === 2): { sta
   const model = facts.identity ? cachedModelForRelease(facts.identity.release) : undefined;
   if (!model && o.verbose > 0) io.err(`tapsh: no captured kernel model for ${facts.identity?.release ?? 'the target'}; kernel probe points are not checked (run \`tapsh lab start\` once to capture it)\n`);
   const result = elaborateScript({
+    ...frontEndInput(o, facts),
     text: src.text,
     fileName: src.name,
-    scriptArgs: o.scriptArgs,
-    includeDirs: o.includeDirs,
-    guru: o.guru,
-    compatible: o.compatible,
     kernel: model?.identity ?? facts.identity,
-    config: facts.config,
     unoptimized: o.unoptimized,
     suppressWarnings: o.suppressWarnings,
     warningsAreErrors: o.warningsAreErrors,

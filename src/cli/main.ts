@@ -8,6 +8,7 @@ import { describeKernel, labCommand, type Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
 import { openDefaultTarget } from '../remote/connect.js';
 import { runPass1, runPass2, ScriptError } from './frontend.js';
+import { listProbes } from './list-command.js';
 import { chosenBuildTree, keepModule, runPass3, runPass4, runPass5 } from './run-command.js';
 import { passLine, startClock } from './timing.js';
 import { KbuildError } from '../build/kbuild.js';
@@ -99,7 +100,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       io.out(`tapsh ${version()} (SystemTap language ${LANGUAGE_VERSION}; output formats as stap 4.8)\n`);
       return 0;
     }
-    if (o.listProbes !== undefined || o.listProbesWithVars !== undefined) return notBuilt(io, 'Listing probe points (-l/-L, pass 2)');
+    if (o.listProbes !== undefined || o.listProbesWithVars !== undefined) return listProbes(o, io);
     if (o.interactive) return await interactive(o, io);
     if (o.script === undefined && o.scriptFile === undefined) {
       io.err('A script must be specified.\nTry \'tapsh --help\' for more information, or `tapsh -i` for an interactive session.\n');

@@ -1069,8 +1069,6 @@ class Elaborator {
           if ((e.components.length || e.addressOf) && this.reporting) this.error('TS4076', e.span);
           return 'string';
         }
-        // Tracepoint fields that hold text (char arrays, __data_loc char[]) read as strings.
-        if (e.kind === 'target' && !e.components.length && !e.addressOf && this.isTracepointText(unit, e.name)) return 'string';
         if (e.kind === 'target' && !e.addressOf && !e.pretty && this.isBtfText(unit, e.name, e.components)) return 'string';
         return e.pretty ? 'string' : 'long';
       case 'contextVars':
@@ -1152,17 +1150,6 @@ class Elaborator {
       if (p.family !== 'kernel.function' && p.family !== 'kprobe.function') return false;
       const r = resolveTarget(btf, String(p.detail.function), p.isReturn, name, components);
       return r.ok && r.plan.result.kind === 'string';
-    });
-  }
-
-  /** Whether every tracepoint probe of the unit has a text field `name` (char array or dynamic string). */
-  private isTracepointText(unit: Unit, name: string): boolean {
-    const model = this.opts.kernel;
-    if (!model || unit.probes.length === 0) return false;
-    return unit.probes.every((p) => {
-      if (p.family !== 'kernel.trace') return false;
-      const f = model.tracepoints.get(`${p.detail['system']}:${p.detail['event']}`)?.fields.find((x) => x.name === name);
-      return !!f && (/^__data_loc\s+char\b/.test(f.decl) || /\bchar\s+\w+\s*\[\d+\]$/.test(f.decl));
     });
   }
 

@@ -5,7 +5,8 @@ import { elaborate, type ExternalGlobal, type Resolved } from './elaborate.js';
 import { parseFile, pass1Context, type ParseScriptInput } from './pass1.js';
 import { libraryDiagnostics } from './library.js';
 import { printResolved } from './print2.js';
-import { tracepointFieldType } from './probes.js';
+import type { DerivedProbe } from './probes.js';
+import { modelBtf } from '../btf/targets.js';
 import { SourceFile } from './source.js';
 import type { KernelModel } from '../remote/model.js';
 
@@ -67,13 +68,34 @@ export function listProbePoints(pattern: string, input: Omit<ElaborateScriptInpu
   if (!r.resolved) return { lines: [], diagnostics: r.diagnostics, sources: r.sources };
   const lines = new Set<string>();
   for (const { derived } of r.resolved.probes) {
-    let line = derived.point;
-    if (withVars && derived.family === 'kernel.trace' && input.kernelModel) {
-      const tp = input.kernelModel.tracepoints.get(`${derived.detail.system}:${derived.detail.event}`);
-      const vars = tp?.fields.filter((f) => !f.common).map((f) => `$${f.name}:${tracepointFieldType(f.decl)}`) ?? [];
-      if (vars.length) line += ' ' + vars.join(' ');
-    }
-    lines.add(line);
+    const vars = withVars ? pointVariables(derived, input.kernelModel) : [];
+    lines.add([derived.point, ...vars].join(' '));
   }
   return { lines: [...lines].sort(), diagnostics: r.diagnostics, sources: r.sources };
+}
+
+/** stap's spelling of a C type in -L output: no space before '*' or '['. */
+function stapType(t: string): string {
+  return t.replace(/ \*/g, '*').replace(/\s+\[/g, '[');
+}
+
+/** -L's `$name:type` list: tracepoint fields with their C types, function parameters (and $return) from BTF. */
+function pointVariables(p: DerivedProbe, model: KernelModel | undefined): string[] {
+  if (!model) return [];
+  if (p.family === 'kernel.trace') {
+    const tp = model.tracepoints.get(`${p.detail.system}:${p.detail.event}`);
+    return (tp?.fields ?? []).filter((f) => !f.common).map((f) => {
+      const type = f.decl.startsWith('__data_loc') ? 'string' : f.decl.replace(new RegExp(`\\b${f.name}\\b`), '').trim();
+      return `$${f.name}:${stapType(type)}`;
+    });
+  }
+  if (p.family === 'kernel.function' || p.family === 'kprobe.function') {
+    const btf = modelBtf(model);
+    const proto = btf?.funcProto(String(p.detail.function));
+    if (!btf || !proto) return [];
+    const vars = proto.params.map((x) => `$${x.name}:${stapType(btf.typeName(x.type))}`);
+    if (p.isReturn && proto.ret !== 0) vars.unshift(`$return:${stapType(btf.typeName(proto.ret))}`);
+    return vars;
+  }
+  return [];
 }
