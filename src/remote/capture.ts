@@ -31,18 +31,20 @@ export function parseBuildId(notes: Buffer): string {
 /** Reads the identity of the kernel running on `target`. */
 export async function readIdentity(target: Target): Promise<KernelIdentity> {
   const sep = '--tapsh--';
+  // One round trip: release, arch, version, the vermagic any module of this kernel carries
+  // (read from its .modinfo strings: busybox modinfo needs modules.dep, tr and grep don't),
+  // and the ELF notes as hex (od is in POSIX and busybox).
   const out = (
     await target.run(
       `uname -r; echo ${sep}; uname -m; echo ${sep}; cat /proc/version; echo ${sep}; ` +
-        // Any module of the running kernel tells the vermagic it requires.
-        // (Read from the .modinfo strings directly: busybox modinfo needs modules.dep, tr and grep don't.)
         `m=$(find /lib/modules/$(uname -r) -name '*.ko' 2>/dev/null | head -n 1); ` +
-        `[ -n "$m" ] && tr '\\0' '\\n' < "$m" | grep -m 1 '^vermagic=' | cut -d= -f2-; true`,
+        `[ -n "$m" ] && tr '\\0' '\\n' < "$m" | grep -m 1 '^vermagic=' | cut -d= -f2-; echo ${sep}; ` +
+        `od -An -v -tx1 /sys/kernel/notes 2>/dev/null; true`,
       { timeoutMs: 30_000 },
     )
   ).stdout.toString('utf8');
-  const [release = '', arch = '', version = '', vermagic = ''] = out.split(`${sep}\n`).map((s) => s.trim());
-  const notes = (await target.run('cat /sys/kernel/notes', { allowFailure: true, timeoutMs: 30_000 })).stdout;
+  const [release = '', arch = '', version = '', vermagic = '', notesHex = ''] = out.split(`${sep}\n`).map((s) => s.trim());
+  const notes = Buffer.from(notesHex.replace(/\s+/g, ''), 'hex');
   if (!release) throw new TargetError('COMMAND_FAILED', target.name, 'read kernel identity', 'uname -r printed nothing', 'Check that the target has a working shell with uname.');
   return { release, arch, version, buildId: parseBuildId(notes), vermagic };
 }
