@@ -65,18 +65,64 @@ export class BtfError extends Error {}
 
 const MAGIC = 0xeb9f;
 
+/** Bytes that follow the 12-byte common header of a type record, by kind. */
+function extraBytes(kind: BtfKind, vlen: number): number {
+  switch (kind) {
+    case BtfKind.Int:
+    case BtfKind.Var:
+    case BtfKind.DeclTag:
+      return 4;
+    case BtfKind.Array:
+      return 12;
+    case BtfKind.Struct:
+    case BtfKind.Union:
+    case BtfKind.Enum64:
+    case BtfKind.Datasec:
+      return 12 * vlen;
+    case BtfKind.Enum:
+    case BtfKind.FuncProto:
+      return 8 * vlen;
+    case BtfKind.Ptr:
+    case BtfKind.Fwd:
+    case BtfKind.Typedef:
+    case BtfKind.Volatile:
+    case BtfKind.Const:
+    case BtfKind.Restrict:
+    case BtfKind.Func:
+    case BtfKind.Float:
+    case BtfKind.TypeTag:
+      return 0;
+    default:
+      return -1;
+  }
+}
+
 /**
- * A parsed BTF blob. Module BTF is "split": its type ids and string offsets continue where its
- * base (vmlinux) stops, so parse it with the vmlinux Btf as `base`.
+ * A BTF blob, read lazily: loading only indexes where each type record starts (one pass over
+ * fixed-size headers, no objects), and a type is decoded the first time it is asked for. Module
+ * BTF is "split": its type ids and string offsets continue where its base (vmlinux) stops, so
+ * parse it with the vmlinux Btf as `base`.
  */
 export class Btf {
-  private readonly types: BtfType[] = [];
-  private readonly byName = new Map<string, number[]>();
   /** First type id defined in this blob (1 for vmlinux). */
   readonly firstId: number;
+  private readonly offsets: Uint32Array;
+  private readonly nameOffs: Uint32Array;
+  private readonly decoded: (BtfType | undefined)[];
+  private byName: Map<string, number[]> | undefined;
 
-  private constructor(readonly base: Btf | undefined, firstId: number) {
-    this.firstId = firstId;
+  private constructor(
+    readonly base: Btf | undefined,
+    private readonly buf: Buffer,
+    private readonly strings: Buffer,
+    private readonly stringBytes: number,
+    offsets: number[],
+    nameOffs: number[],
+  ) {
+    this.firstId = base ? base.nextId : 1;
+    this.offsets = Uint32Array.from(offsets);
+    this.nameOffs = Uint32Array.from(nameOffs);
+    this.decoded = new Array(offsets.length);
   }
 
   static parse(buf: Uint8Array, base?: Btf): Btf {
@@ -89,145 +135,143 @@ export class Btf {
     const strOff = hdrLen + b.readUInt32LE(16);
     const strLen = b.readUInt32LE(20);
     if (typeOff + typeLen > b.length || strOff + strLen > b.length) throw new BtfError('truncated BTF blob');
-    const strings = b.subarray(strOff, strOff + strLen);
-    const baseStrLen = base ? base.stringBytes : 0;
-    const str = (off: number): string => {
-      if (off < baseStrLen) return base!.string(off);
-      const o = off - baseStrLen;
-      if (o >= strings.length) throw new BtfError(`string offset ${off} out of range`);
-      const end = strings.indexOf(0, o);
-      return strings.toString('latin1', o, end < 0 ? strings.length : end);
-    };
-    const btf = new Btf(base, base ? base.nextId : 1);
-    btf.stringBytes = baseStrLen + strLen;
-    btf.ownStrings = strings;
+    const offsets: number[] = [];
+    const nameOffs: number[] = [];
     let off = typeOff;
     const end = typeOff + typeLen;
-    let id = btf.firstId;
     while (off < end) {
-      const nameOff = b.readUInt32LE(off);
+      if (off + 12 > end) throw new BtfError('type section does not end on a type boundary');
       const info = b.readUInt32LE(off + 4);
-      const sizeOrType = b.readUInt32LE(off + 8);
-      off += 12;
-      const vlen = info & 0xffff;
       const kind = ((info >>> 24) & 0x1f) as BtfKind;
-      const kindFlag = (info >>> 31) === 1;
-      const t: BtfType = { id, kind, name: str(nameOff), size: 0, ref: 0, kindFlag };
-      switch (kind) {
-        case BtfKind.Int: {
-          const enc = b.readUInt32LE(off);
-          off += 4;
-          t.size = sizeOrType;
-          t.intEncoding = { signed: ((enc >>> 24) & 1) === 1, char: ((enc >>> 24) & 2) === 2, bool: ((enc >>> 24) & 4) === 4, offset: (enc >>> 16) & 0xff, bits: enc & 0xff };
-          break;
-        }
-        case BtfKind.Ptr:
-        case BtfKind.Typedef:
-        case BtfKind.Volatile:
-        case BtfKind.Const:
-        case BtfKind.Restrict:
-        case BtfKind.TypeTag:
-          t.ref = sizeOrType;
-          break;
-        case BtfKind.Fwd:
-          break;
-        case BtfKind.Func:
-          t.ref = sizeOrType;
-          t.linkage = vlen;
-          break;
-        case BtfKind.Array:
-          t.array = { elem: b.readUInt32LE(off), index: b.readUInt32LE(off + 4), count: b.readUInt32LE(off + 8) };
-          off += 12;
-          break;
-        case BtfKind.Struct:
-        case BtfKind.Union: {
-          t.size = sizeOrType;
-          t.members = [];
-          for (let i = 0; i < vlen; i++, off += 12) {
-            const mOff = b.readUInt32LE(off + 8);
-            t.members.push({
-              name: str(b.readUInt32LE(off)),
-              type: b.readUInt32LE(off + 4),
-              bitOffset: kindFlag ? mOff & 0xffffff : mOff,
-              bitSize: kindFlag ? mOff >>> 24 : 0,
-            });
-          }
-          break;
-        }
-        case BtfKind.Enum: {
-          t.size = sizeOrType;
-          t.enumValues = [];
-          for (let i = 0; i < vlen; i++, off += 8) {
-            const v = kindFlag ? BigInt(b.readInt32LE(off + 4)) : BigInt(b.readUInt32LE(off + 4));
-            t.enumValues.push({ name: str(b.readUInt32LE(off)), value: v });
-          }
-          break;
-        }
-        case BtfKind.Enum64: {
-          t.size = sizeOrType;
-          t.enumValues = [];
-          for (let i = 0; i < vlen; i++, off += 12) {
-            const raw = (BigInt(b.readUInt32LE(off + 8)) << 32n) | BigInt(b.readUInt32LE(off + 4));
-            t.enumValues.push({ name: str(b.readUInt32LE(off)), value: kindFlag ? BigInt.asIntN(64, raw) : raw });
-          }
-          break;
-        }
-        case BtfKind.FuncProto: {
-          t.ref = sizeOrType;
-          t.params = [];
-          for (let i = 0; i < vlen; i++, off += 8) t.params.push({ name: str(b.readUInt32LE(off)), type: b.readUInt32LE(off + 4) });
-          break;
-        }
-        case BtfKind.Var:
-          t.ref = sizeOrType;
-          t.linkage = b.readUInt32LE(off);
-          off += 4;
-          break;
-        case BtfKind.Datasec:
-          t.size = sizeOrType;
-          off += 12 * vlen;
-          break;
-        case BtfKind.Float:
-          t.size = sizeOrType;
-          break;
-        case BtfKind.DeclTag:
-          t.ref = sizeOrType;
-          off += 4;
-          break;
-        default:
-          throw new BtfError(`unknown BTF kind ${kind} for type ${id} at byte ${off - 12}`);
-      }
-      btf.types.push(t);
-      if (t.name) {
-        const list = btf.byName.get(t.name);
-        if (list) list.push(id);
-        else btf.byName.set(t.name, [id]);
-      }
-      id++;
+      const extra = extraBytes(kind, info & 0xffff);
+      if (extra < 0) throw new BtfError(`unknown BTF kind ${kind} for type ${(base ? base.nextId : 1) + offsets.length} at byte ${off}`);
+      offsets.push(off);
+      nameOffs.push(b.readUInt32LE(off));
+      off += 12 + extra;
     }
     if (off !== end) throw new BtfError('type section does not end on a type boundary');
-    return btf;
+    return new Btf(base, b, b.subarray(strOff, strOff + strLen), (base ? base.stringBytes : 0) + strLen, offsets, nameOffs);
   }
-
-  private stringBytes = 0;
-  private ownStrings: Buffer = Buffer.alloc(0);
 
   private string(off: number): string {
     const baseLen = this.base ? this.base.stringBytes : 0;
     if (off < baseLen) return this.base!.string(off);
     const o = off - baseLen;
-    const end = this.ownStrings.indexOf(0, o);
-    return this.ownStrings.toString('latin1', o, end < 0 ? this.ownStrings.length : end);
+    if (o >= this.strings.length) throw new BtfError(`string offset ${off} out of range`);
+    const end = this.strings.indexOf(0, o);
+    return this.strings.toString('latin1', o, end < 0 ? this.strings.length : end);
+  }
+
+  private decode(id: number): BtfType {
+    const b = this.buf;
+    let off = this.offsets[id - this.firstId]!;
+    const nameOff = b.readUInt32LE(off);
+    const info = b.readUInt32LE(off + 4);
+    const sizeOrType = b.readUInt32LE(off + 8);
+    off += 12;
+    const vlen = info & 0xffff;
+    const kind = ((info >>> 24) & 0x1f) as BtfKind;
+    const kindFlag = (info >>> 31) === 1;
+    const str = (o: number) => this.string(o);
+    const t: BtfType = { id, kind, name: str(nameOff), size: 0, ref: 0, kindFlag };
+    switch (kind) {
+      case BtfKind.Int: {
+        const enc = b.readUInt32LE(off);
+        t.size = sizeOrType;
+        t.intEncoding = { signed: ((enc >>> 24) & 1) === 1, char: ((enc >>> 24) & 2) === 2, bool: ((enc >>> 24) & 4) === 4, offset: (enc >>> 16) & 0xff, bits: enc & 0xff };
+        break;
+      }
+      case BtfKind.Ptr:
+      case BtfKind.Typedef:
+      case BtfKind.Volatile:
+      case BtfKind.Const:
+      case BtfKind.Restrict:
+      case BtfKind.TypeTag:
+      case BtfKind.DeclTag:
+        t.ref = sizeOrType;
+        break;
+      case BtfKind.Fwd:
+        break;
+      case BtfKind.Func:
+        t.ref = sizeOrType;
+        t.linkage = vlen;
+        break;
+      case BtfKind.Array:
+        t.array = { elem: b.readUInt32LE(off), index: b.readUInt32LE(off + 4), count: b.readUInt32LE(off + 8) };
+        break;
+      case BtfKind.Struct:
+      case BtfKind.Union:
+        t.size = sizeOrType;
+        t.members = [];
+        for (let i = 0; i < vlen; i++, off += 12) {
+          const mOff = b.readUInt32LE(off + 8);
+          t.members.push({
+            name: str(b.readUInt32LE(off)),
+            type: b.readUInt32LE(off + 4),
+            bitOffset: kindFlag ? mOff & 0xffffff : mOff,
+            bitSize: kindFlag ? mOff >>> 24 : 0,
+          });
+        }
+        break;
+      case BtfKind.Enum:
+        t.size = sizeOrType;
+        t.enumValues = [];
+        for (let i = 0; i < vlen; i++, off += 8) {
+          const v = kindFlag ? BigInt(b.readInt32LE(off + 4)) : BigInt(b.readUInt32LE(off + 4));
+          t.enumValues.push({ name: str(b.readUInt32LE(off)), value: v });
+        }
+        break;
+      case BtfKind.Enum64:
+        t.size = sizeOrType;
+        t.enumValues = [];
+        for (let i = 0; i < vlen; i++, off += 12) {
+          const raw = (BigInt(b.readUInt32LE(off + 8)) << 32n) | BigInt(b.readUInt32LE(off + 4));
+          t.enumValues.push({ name: str(b.readUInt32LE(off)), value: kindFlag ? BigInt.asIntN(64, raw) : raw });
+        }
+        break;
+      case BtfKind.FuncProto:
+        t.ref = sizeOrType;
+        t.params = [];
+        for (let i = 0; i < vlen; i++, off += 8) t.params.push({ name: str(b.readUInt32LE(off)), type: b.readUInt32LE(off + 4) });
+        break;
+      case BtfKind.Var:
+        t.ref = sizeOrType;
+        t.linkage = b.readUInt32LE(off);
+        break;
+      case BtfKind.Datasec:
+      case BtfKind.Float:
+        t.size = sizeOrType;
+        break;
+      default:
+        throw new BtfError(`unknown BTF kind ${kind} for type ${id}`);
+    }
+    return t;
+  }
+
+  /** Decodes every type now (what an eager reader pays up front; benchmarks compare against it). */
+  decodeAll(): number {
+    for (let id = this.firstId; id < this.nextId; id++) this.type(id);
+    return this.offsets.length;
+  }
+
+  /** Names of every function with a prototype (FUNC records), in id order. */
+  functionNames(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.offsets.length; i++) {
+      const info = this.buf.readUInt32LE(this.offsets[i]! + 4);
+      if (((info >>> 24) & 0x1f) === BtfKind.Func) out.push(this.string(this.nameOffs[i]!));
+    }
+    return out;
   }
 
   /** One past the last type id defined here (where split BTF built on this one starts). */
   get nextId(): number {
-    return this.firstId + this.types.length;
+    return this.firstId + this.offsets.length;
   }
 
   /** Number of types in this blob (not counting the base). */
   get count(): number {
-    return this.types.length;
+    return this.offsets.length;
   }
 
   type(id: number): BtfType {
@@ -236,14 +280,28 @@ export class Btf {
       if (!this.base) throw new BtfError(`type id ${id} out of range`);
       return this.base.type(id);
     }
-    const t = this.types[id - this.firstId];
-    if (!t) throw new BtfError(`type id ${id} out of range`);
-    return t;
+    const i = id - this.firstId;
+    if (i >= this.offsets.length) throw new BtfError(`type id ${id} out of range`);
+    return (this.decoded[i] ??= this.decode(id));
   }
 
   /** Ids of types with this name (this blob first, then the base), optionally of one kind. */
   find(name: string, kind?: BtfKind): number[] {
-    const own = (this.byName.get(name) ?? []).filter((id) => kind === undefined || this.type(id).kind === kind);
+    if (!this.byName) {
+      // Built on first use from the name offsets alone: one string decode per distinct name.
+      const byOffset = new Map<number, number[]>();
+      for (let i = 0; i < this.nameOffs.length; i++) {
+        const o = this.nameOffs[i]!;
+        if (o === 0) continue;
+        const list = byOffset.get(o);
+        if (list) list.push(this.firstId + i);
+        else byOffset.set(o, [this.firstId + i]);
+      }
+      this.byName = new Map();
+      for (const [o, ids] of byOffset) this.byName.set(this.string(o), ids);
+    }
+    const ids = this.byName.get(name) ?? [];
+    const own = kind === undefined ? ids : ids.filter((id) => this.type(id).kind === kind);
     return [...own, ...(this.base ? this.base.find(name, kind) : [])];
   }
 
