@@ -62,53 +62,87 @@ export async function runPass4(o: CliOptions, io: Io, unit: { c: string; name: s
   return built.ko;
 }
 
-/** Pass 5 on the default target (or --remote): checks the build tree against the running kernel first. */
+/** The kernel splits module options at spaces unless the value is double-quoted. */
+function globalParams(o: CliOptions): string[] {
+  return o.globals.map((g) => {
+    const eq = g.indexOf('=');
+    const value = g.slice(eq + 1);
+    return `tapsh_global_${g.slice(0, eq)}=${/\s/.test(value) ? `"${value}"` : value}`;
+  });
+}
+
+/** Splits a byte stream into whole lines, each prefixed (for --remote-prefix's "N: "). */
+function prefixer(prefix: string, sink: (s: string) => void): { write: (b: Buffer) => void; flush: () => void } {
+  let partial = '';
+  return {
+    write: (b) => {
+      const parts = (partial + b.toString('utf8')).split('\n');
+      partial = parts.pop()!;
+      if (parts.length) sink(parts.map((l) => `${prefix}${l}\n`).join(''));
+    },
+    flush: () => {
+      if (partial) sink(`${prefix}${partial}`);
+      partial = '';
+    },
+  };
+}
+
+/**
+ * Pass 5 on the default target, or on every --remote host at once (each gets a module built for
+ * its own kernel; --remote-prefix tags each output line with the host's index). Checks each
+ * build tree against the kernel it will run on first. The status is the worst of the runs.
+ */
 export async function runPass5(o: CliOptions, io: Io, unit: { c: string; name: string }): Promise<number> {
-  const open = await openDefaultTarget({ remote: o.remotes[0], onProgress: o.verbose > 0 ? (s) => io.err(`[lab] ${s}\n`) : undefined });
   let out: number | undefined;
+  let interrupt: () => void = () => undefined;
+  const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+  const onSignal = () => interrupt();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const write = (s: string) => (out !== undefined ? writeSync(out, s) : io.out(s));
   try {
-    if (!o.remotes.length && open.description.startsWith('a lab VM booted')) io.err(`tapsh: running on ${open.description}\n`);
-    const identity = await readIdentity(open.target);
-    const tree = buildTreeFor(identity);
-    const ko = await runPass4(o, io, unit, tree);
-    if (o.verbose > 0) io.err('Pass 5: starting run.\n');
-    const clock = startClock();
     if (o.outputFile) out = openSync(o.outputFile, 'w');
-    let interrupt: () => void = () => undefined;
-    const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
-    const onSignal = () => interrupt();
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    process.on('SIGHUP', onSignal);
-    try {
-      const result = await runModule({
-        target: open.target,
-        ko: readFileSync(ko),
-        name: unit.name,
-        output: (b) => (out !== undefined ? writeSync(out, b) : io.out(b.toString('utf8'))),
-        diag: (s) => io.err(s),
-        timeoutSeconds: o.timeoutSeconds,
-        command: o.command,
-        targetPid: o.targetPid,
-        params: o.globals.map((g) => {
-          // The kernel splits module options at spaces unless the value is double-quoted.
-          const eq = g.indexOf('=');
-          const value = g.slice(eq + 1);
-          return `tapsh_global_${g.slice(0, eq)}=${/\s/.test(value) ? `"${value}"` : value}`;
-        }),
-        interrupt: interrupted,
-      });
-      if (o.verbose > 0) io.err(`Pass 5: run completed in ${elapsed(clock)}\n`);
-      if (result.status !== 0) io.err('Pass 5: run failed.  [man error::pass5]\n');
-      return result.status;
-    } finally {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.removeListener('SIGHUP', onSignal);
-    }
+    const hosts: (string | undefined)[] = o.remotes.length ? o.remotes : [undefined];
+    const statuses = await Promise.all(
+      hosts.map(async (remote, index) => {
+        const prefix = o.remotePrefix && remote !== undefined ? `${index}: ` : '';
+        const lines = prefix ? prefixer(prefix, write) : undefined;
+        const open = await openDefaultTarget({ remote, onProgress: o.verbose > 0 ? (s) => io.err(`[lab] ${s}\n`) : undefined });
+        try {
+          if (!remote && open.description.startsWith('a lab VM booted')) io.err(`tapsh: running on ${open.description}\n`);
+          const identity = await readIdentity(open.target);
+          const ko = await runPass4(o, io, unit, buildTreeFor(identity));
+          if (o.verbose > 0) io.err(`Pass 5: starting run${remote ? ` on ${open.target.name}` : ''}.\n`);
+          const clock = startClock();
+          const result = await runModule({
+            target: open.target,
+            ko: readFileSync(ko),
+            name: unit.name,
+            output: (b) => (lines ? lines.write(b) : write(b.toString('utf8'))),
+            diag: (s) => io.err(prefix + s),
+            timeoutSeconds: o.timeoutSeconds,
+            command: o.command,
+            targetPid: o.targetPid,
+            params: [...globalParams(o), ...(remote !== undefined ? [`tapsh_remote_id=${index}`, `tapsh_remote_uri=${JSON.stringify(remote)}`] : [])],
+            interrupt: interrupted,
+          });
+          lines?.flush();
+          if (o.verbose > 0) io.err(`Pass 5: run completed in ${elapsed(clock)}\n`);
+          return result.status;
+        } finally {
+          await open.release();
+        }
+      }),
+    );
+    const status = Math.max(...statuses);
+    if (status !== 0) io.err('Pass 5: run failed.  [man error::pass5]\n');
+    return status;
   } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGHUP', onSignal);
     if (out !== undefined) closeSync(out);
-    await open.release();
   }
 }
 

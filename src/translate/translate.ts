@@ -235,6 +235,11 @@ class Translator {
     // target(): the pid of -c's command or -x, set by pass 5 as a module parameter.
     w.line('static long tap_target_pid;');
     w.line('module_param_named(tapsh_target, tap_target_pid, long, 0444);');
+    // remote_id()/remote_uri(): which --remote host this is (-1 and "" when not run with --remote).
+    w.line('static long tap_remote_id = -1;');
+    w.line('module_param_named(tapsh_remote_id, tap_remote_id, long, 0444);');
+    w.line('static char *tap_remote_uri = "";');
+    w.line('module_param_named(tapsh_remote_uri, tap_remote_uri, charp, 0444);');
     w.line('');
     if (this.globals.size === 0) return;
     w.line('/* globals; scalars take -G NAME=VALUE as module parameters tapsh_global_NAME */');
@@ -437,6 +442,8 @@ class Translator {
       '#define STAP_PROBE_POINT() (c->probe ? c->probe->pp : "")',
       '#define STAP_PROBE_REGS() (c->regs)',
       '#define STAP_TARGET_PID() (tap_target_pid)',
+      '#define STAP_REMOTE_ID() (tap_remote_id)',
+      '#define STAP_REMOTE_URI() ((const char *)tap_remote_uri)',
       '#define STAP_EXIT() tap_exit()',
     ];
     w.raw(defs.join('\n'));

@@ -1,5 +1,5 @@
 // tapsh end to end on the lab VM, as a user runs it: scripts compared byte for byte with stap 4.8's output.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing, qemuProcesses, REPO, runTapsh, tempDir } from '../helpers/env.js';
@@ -98,6 +98,23 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain('struct file has no member f_nope; its members are: ');
     expect(r.err).toMatch(/its members are: .*\bf_path\b.*\bf_inode\b/);
+  });
+
+  it('runs on a --remote host reached with ssh2 and the user\'s known_hosts, prefixing lines with --remote-prefix', async () => {
+    // The lab VM is a real SSH host: give a private HOME its client key and pinned host key.
+    const state = JSON.parse(readFileSync(join(cache, 'lab/shared/state.json'), 'utf8')) as { port: number };
+    const home = tempDir('tapsh-home-');
+    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+    copyFileSync(join(cache, 'lab/shared/client_key'), join(home, '.ssh/id_ed25519'));
+    copyFileSync(join(cache, 'lab/shared/known_hosts'), join(home, '.ssh/known_hosts'));
+    const r = await runTapsh(['--remote', `ssh://root@127.0.0.1:${state.port}`, '--remote-prefix', '-e', 'probe begin { printf("a\\nb\\n"); exit() }'], { env: { ...env, HOME: home }, cwd: SCRIPTS });
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.toString()).toBe('0: a\n0: b\n');
+    // Without the pinned key the same host is refused, and says how to fix it.
+    writeFileSync(join(home, '.ssh/known_hosts'), '');
+    const refused = await runTapsh(['--remote', `ssh://root@127.0.0.1:${state.port}`, '-e', 'probe begin { exit() }'], { env: { ...env, HOME: home }, cwd: SCRIPTS });
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/verify host key: no key for \[127\.0\.0\.1\]:\d+ in .*known_hosts[\s\S]*never accepts an unknown host key/);
   });
 
   it('stops at -T and runs end probes', async () => {
