@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* context.c - per-CPU probe contexts: entry/exit, reentrancy, locks, limits, errors, overload. */
-#include <linux/delay.h>
 #include <linux/irqflags.h>
 #include <linux/kernel.h>
 #include <linux/sched/clock.h>
@@ -26,14 +25,20 @@ TAP_API void tap_lock_init(struct tap_lock *l)
 }
 TAP_API_EXPORT(tap_lock_init);
 
+/*
+ * Bounded patience, about stap's MAXTRYLOCK x TRYLOCKDELAY ns: one PAUSE per try and
+ * TRYLOCKDELAY/10 more. Not ndelay(): on CPUs with WAITPKG the kernel's delay loop uses
+ * TPAUSE, which qemu's TCG mis-emulates (udelay in a handler killed the lab VM).
+ */
 static bool tap_trylock_one(const struct tap_lockspec *ls)
 {
-	int i;
+	int i, j;
 
 	for (i = 0; i < TAP_MAXTRYLOCK; i++) {
 		if (ls->write ? write_trylock(&ls->lock->rw) : read_trylock(&ls->lock->rw))
 			return true;
-		ndelay(TAP_TRYLOCKDELAY);
+		for (j = 0; j <= TAP_TRYLOCKDELAY / 10; j++)
+			cpu_relax();
 	}
 	return false;
 }

@@ -24,6 +24,7 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
       buildModule(tree, 'tapsh_rt_errors').then((k) => (ko['errors'] = k)),
       buildModule(tree, 'tapsh_rt_limits', ['MAXSTRINGLEN=16', 'MAXERRORS=2']).then((k) => (ko['limits'] = k)),
       buildModule(tree, 'tapsh_rt_flood', ['TAP_NO_OVERLOAD', 'MAXSKIPPED=100000000']).then((k) => (ko['flood'] = k)),
+      buildModule(tree, 'tapsh_rt_guard', ['TAP_OVERLOAD_THRESHOLD_NS=5000000LL']).then((k) => (ko['guard'] = k)),
     ];
     const lab = bootLab();
     await Promise.all(builds);
@@ -76,6 +77,19 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
     expect(r.output).toBe(oracle('err_multi'));
     expect(r.errors).toEqual(oracleErrors('err_multi'));
     expect(r.stats['errors']).toBe(3);
+  });
+
+  it('stops a script whose handlers use most of a CPU (overload guard), without end probes', async () => {
+    const r = await runModule(ssh, ko['guard']!, 'tapsh_rt_guard', {
+      params: 'tcase=overload delay_us=20',
+      exit: false,
+      during: async (t) => {
+        await t.run('dd if=/dev/zero of=/dev/null bs=1 count=3000 2>/dev/null', { timeoutMs: 60_000 });
+      },
+    });
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^probe overhead \(\d+ ns\) exceeded threshold \(5000000 ns\) in last \d+ ns$/);
+    expect(r.output).toBe('');
   });
 
   it('reports dropped records under a printf flood and the guest stays responsive', async () => {
