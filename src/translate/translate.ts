@@ -136,6 +136,7 @@ class Translator {
     w.line('#include <linux/sched.h>');
     w.line('#include <linux/string.h>');
     w.line('#include <linux/ptrace.h>');
+    w.line('#include <linux/jiffies.h>');
     w.line('');
     this.emitEmbeddedDecls();
     this.emitGlobals();
@@ -1343,11 +1344,14 @@ class Translator {
       case 'timer': {
         const unit = String(det['unit']);
         const n = Number(det['interval']);
-        let ns: number;
-        if (unit === 'jiffies') ns = n * 4_000_000; // CONFIG_HZ=250 on Debian; the runtime may refine this
-        else if (unit === 'hz') ns = Math.round(1e9 / n);
-        else ns = n * (TIMER_NS[unit] ?? 1e6);
-        const rnd = det['randomize'] !== undefined ? Number(det['randomize']) * (unit === 'jiffies' ? 4_000_000 : TIMER_NS[unit] ?? 1) : 0;
+        if (unit === 'jiffies') {
+          // The runtime converts with the target kernel's HZ.
+          const rnd = det['randomize'] !== undefined ? Number(det['randomize']) : 0;
+          f.push('.kind = TAP_PROBE_TIMER', `.period_jiffies = ${n}`, `.randomize_ns = ${rnd ? `${rnd}LL * (NSEC_PER_SEC / HZ)` : '0'}`);
+          break;
+        }
+        const ns = unit === 'hz' ? Math.round(1e9 / n) : n * (TIMER_NS[unit] ?? 1e6);
+        const rnd = det['randomize'] !== undefined ? Number(det['randomize']) * (TIMER_NS[unit] ?? 1) : 0;
         f.push('.kind = TAP_PROBE_TIMER', `.period_ns = ${ns}LL`, `.randomize_ns = ${rnd}LL`);
         break;
       }
