@@ -69,7 +69,7 @@ static void tap_send_stats(void)
 
 	n = scnprintf(buf, sizeof(buf),
 		      "hits=%lld\nskipped=%lld\nerrors=%lld\nreentered=%lld\nlockfail=%lld\ndropped=%llu\n",
-		      (s64)atomic64_read(&tap_nhits), (s64)atomic64_read(&tap_nskipped),
+		      (s64)tap_hits(), (s64)atomic64_read(&tap_nskipped),
 		      (s64)atomic64_read(&tap_nerrors), (s64)atomic64_read(&tap_nreentered),
 		      (s64)atomic64_read(&tap_nlockfail), tap_transport_dropped());
 	tap_record(TAP_REC_STATS, buf, n, true);
@@ -210,7 +210,7 @@ static ssize_t tap_ctl_read(struct file *f, char __user *ubuf, size_t count, lof
 
 	n = scnprintf(buf, sizeof(buf),
 		      "state=%s\nhits=%lld\nskipped=%lld\nerrors=%lld\ndropped=%llu\nsysrq=%c\n",
-		      tap_state_names[s], (s64)atomic64_read(&tap_nhits),
+		      tap_state_names[s], (s64)tap_hits(),
 		      (s64)atomic64_read(&tap_nskipped), (s64)atomic64_read(&tap_nerrors),
 		      tap_transport_dropped(), tap_sysrq_key ? tap_sysrq_key : '-');
 	return simple_read_from_buffer(ubuf, count, ppos, buf, n);

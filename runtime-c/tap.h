@@ -206,6 +206,7 @@ struct tap_context {
 	unsigned long irqflags;
 	u64 t0;
 	u64 ovl_start, ovl_time;	/* overload guard window */
+	u64 hits;
 	u32 frame_top;
 	u32 outlen;
 	char errbuf[TAP_ERRLEN];

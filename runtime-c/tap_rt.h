@@ -43,9 +43,10 @@ TAP_API void tap_leave(struct tap_context *c);
 TAP_API int tap_context_init(void);
 TAP_API void tap_context_exit(void);
 TAP_API void tap_count_skip(void);
+TAP_API u64 tap_hits(void);
 extern atomic_t tap_disarmed;
 extern atomic_t tap_state_v;
-extern atomic64_t tap_nhits, tap_nskipped, tap_nerrors, tap_nreentered, tap_nlockfail;
+extern atomic64_t tap_nskipped, tap_nerrors, tap_nreentered, tap_nlockfail;
 extern atomic_t tap_stop_requested;
 extern atomic_t tap_errored;
 
