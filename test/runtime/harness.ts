@@ -1,5 +1,6 @@
 // Test-only helpers for runtime-c: build hand-written modules with kbuild, run them in the lab VM, decode records.
 import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labKernel, type BuildTree } from '../../src/build/buildtree.js';
@@ -157,6 +158,30 @@ function summarize(records: ModuleRecord[], missingSeq: bigint, startStatus: num
   }
   res.output = Buffer.concat(out).toString('latin1');
   return res;
+}
+
+/** Sends one command to the lab VM's qemu monitor (HMP on a unix socket) and returns what it printed. */
+export function monitorCommand(vm: LabVm, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(vm.monitorSocket);
+    let out = '';
+    let sent = false;
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve(out);
+    }, 1500);
+    sock.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (!sent && out.includes('(qemu)')) {
+        sent = true;
+        sock.write(`${command}\n`);
+      }
+    });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
 }
 
 /** Boots the lab VM once for a test file. */

@@ -4,7 +4,7 @@ import type { LabVm } from '../../src/remote/lab.js';
 import type { SshTarget } from '../../src/remote/ssh.js';
 import { ModuleState } from '../../src/run/records.js';
 import { missing } from '../helpers/env.js';
-import { BAD_KERNEL_LOG, bootLab, buildModule, kernelClean, labTree, oracle, runModule } from './harness.js';
+import { BAD_KERNEL_LOG, bootLab, buildModule, kernelClean, labTree, monitorCommand, oracle, runModule } from './harness.js';
 
 const skip = missing(['qemu-system-x86_64', 'dropbearconvert', 'ssh-keygen', 'make'], 'runtime-c VM tests');
 
@@ -137,5 +137,22 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
     expect(r.output).not.toContain('end hits');
     const dmesg = (await ssh.run('dmesg')).stdout.toString();
     expect(dmesg).toContain('tapsh: disarming probes');
+  });
+
+  it("disarms from the keyboard (qemu monitor sendkey alt-sysrq-y) while flooding", async () => {
+    let after = '';
+    const r = await runModule(ssh, ko['flood']!, 'tapsh_rt_flood', {
+      exit: false,
+      during: async (t) => {
+        await t.run('(dd if=/dev/zero of=/dev/null bs=1 count=100000000 2>/dev/null &) ; sleep 0.5');
+        await monitorCommand(vm, 'sendkey alt-sysrq-y');
+        await new Promise((res) => setTimeout(res, 500));
+        after = (await t.run('cat /sys/kernel/debug/kprobes/list; killall dd; true')).stdout.toString();
+      },
+      timeoutMs: 60_000,
+    });
+    expect(r.states.at(-1)).toBe(ModuleState.Disarmed);
+    expect(after).not.toMatch(/vfs_read|vfs_write/);
+    expect(r.output).not.toContain('end hits');
   });
 });
