@@ -7,7 +7,7 @@ import { assertNever } from './ast.js';
 import { diag, type DiagCode, type Diagnostic } from './diagnostics.js';
 import { loadLibrary, type Library } from './library.js';
 import type { Pass1Context } from './pass1.js';
-import { emptyElision, liveUses, optimize, type Elision } from './optimize.js';
+import { emptyElision, forEachLiveExpr, liveUses, optimize, purity, type Elision } from './optimize.js';
 import { derivePoint, flatten, tracepointFieldType, type AliasEntry, type DerivedProbe } from './probes.js';
 import type { KernelModel } from '../remote/model.js';
 import { modelBtf, resolveTarget } from '../btf/targets.js';
@@ -117,6 +117,8 @@ class Elaborator {
   private readonly aliasHeadsLoaded = new Set<string>();
   private readonly aliasDecls = new Set<object>();
   private readonly units: Unit[] = [];
+  /** The units left after optimization: every probe, and the functions live code still calls. */
+  private live: Unit[] = [];
   private readonly funcUnits = new Map<FuncSym, Unit>();
   private readonly probeList: { derived: DerivedProbe; unit: Unit }[] = [];
   private readonly pendingProbes: { decl: ProbeDecl; file: string | undefined }[] = [];
@@ -161,7 +163,7 @@ class Elaborator {
       if (d && (d.wrap || d.size) && !g.arity && g.reads + g.writes > 0) this.error('TS4066', d.span, [g.name, d.wrap ? '%' : `[${d.size!.text}]`]);
     }
     if (!this.opts.unoptimized) {
-      this.elision = optimize(this.units, (f) => f.decl.body.kind === 'embedded' && f.decl.body.pragmas.includes('pure'));
+      this.elision = optimize(this.units, purity(this.funcUnits));
       // Like stap, keep a probe whose code all went away, but say so: it was probably meant to do something.
       for (const u of this.units) {
         if (u.kind !== 'probe' || u.file !== undefined) continue;
@@ -170,6 +172,9 @@ class Elaborator {
       }
     }
     if (this.probeList.length === 0 && !this.diagnostics.some((d) => d.severity === 'error')) this.error('TS4060', this.program.span);
+    // Like stap, functions no live code calls any more are dropped before types are checked.
+    const liveFuncs = new Set(this.liveFunctions());
+    this.live = this.units.filter((u) => u.kind === 'probe' || liveFuncs.has(u));
     this.inferTypes();
     this.warnings();
   }
@@ -700,7 +705,7 @@ class Elaborator {
   private inferTypes(): void {
     for (let round = 0; round < MAX_TYPE_ROUNDS; round++) {
       this.changed = false;
-      for (const u of this.units) for (const b of u.bodies) this.typeStmt(u, b);
+      for (const u of this.live) for (const b of u.bodies) this.typeStmt(u, b);
       for (const u of this.units) for (const p of u.probes.slice(0, 1)) for (const c of p.conditions) this.typeExpr(u, c, 'long');
       this.syncParams();
       if (!this.changed) {
@@ -711,7 +716,7 @@ class Elaborator {
       }
     }
     this.reporting = true;
-    for (const u of this.units) for (const b of u.bodies) this.typeStmt(u, b);
+    for (const u of this.live) for (const b of u.bodies) this.typeStmt(u, b);
     for (const u of this.units) for (const p of u.probes.slice(0, 1)) for (const c of p.conditions) this.typeExpr(u, c, 'long');
     this.checkResolvedTypes();
   }
@@ -1108,7 +1113,7 @@ class Elaborator {
 
   private checkResolvedTypes(): void {
     const seen = new Set<VarSym>();
-    for (const u of this.units) {
+    for (const u of this.live) {
       for (const sym of liveUses(u, this.elision).keys()) {
         if (seen.has(sym)) continue;
         seen.add(sym);
@@ -1124,7 +1129,7 @@ class Elaborator {
 
   private warnings(): void {
     const globalUses = new Map<VarSym, { reads: number; writes: number }>();
-    for (const u of this.units) {
+    for (const u of this.live) {
       const uses = liveUses(u, this.elision);
       for (const [sym, n] of uses) {
         if (sym.scope === 'global') {
@@ -1153,14 +1158,35 @@ class Elaborator {
     });
   }
 
+  /** Functions still called from live code once the optimizer is done (all of them with -u), in inclusion order. */
+  private liveFunctions(): Unit[] {
+    if (this.opts.unoptimized) return [...this.funcUnits.values()];
+    const live = new Set<Unit>();
+    const visit = (u: Unit): void => {
+      forEachLiveExpr(u, this.elision, (e) => {
+        if (e.kind !== 'call') return;
+        const f = u.bindings.get(e);
+        const fu = f?.kind === 'function' ? this.funcUnits.get(f) : undefined;
+        if (fu && !live.has(fu)) {
+          live.add(fu);
+          visit(fu);
+        }
+      });
+    };
+    for (const { unit } of this.probeList) visit(unit);
+    return [...this.funcUnits.values()].filter((u) => live.has(u));
+  }
+
   result(): Resolved {
+    const functions = this.live.filter((u) => u.kind === 'function');
+    const liveUnits = new Set<Unit>(this.live);
     const used = new Set<VarSym>();
-    for (const u of this.units) for (const sym of liveUses(u, this.elision).keys()) if (sym.scope === 'global') used.add(sym);
+    for (const u of this.units) if (this.opts.unoptimized || liveUnits.has(u)) for (const sym of liveUses(u, this.elision).keys()) if (sym.scope === 'global') used.add(sym);
     const globals = [...this.userGlobals.values(), ...this.libGlobals.values()].filter((g) => this.opts.unoptimized ? g.file === undefined || used.has(g) : used.has(g));
     return {
       program: this.program,
       probes: this.probeList,
-      functions: [...this.funcUnits.values()],
+      functions,
       globals,
       files: this.included,
       types: this.types,

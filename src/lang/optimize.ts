@@ -77,6 +77,55 @@ export function optimize(units: readonly Unit[], pure: (f: FuncSym) => boolean):
   return el;
 }
 
+/**
+ * Which functions have no side effects, as stap judges them when it elides dead stores: an embedded-C
+ * function marked `/* pure *\/`, or a script function whose body (through the functions it calls)
+ * writes no global, deletes none, prints nothing, and has no embedded C without `/* pure *\/`.
+ * Errors such as division by zero are not effects: `x = divide(1, 0)` with `x` unused goes away.
+ * A function met again while it is being judged (recursion) counts as pure, as stap's traversal does.
+ */
+export function purity(functionUnits: ReadonlyMap<FuncSym, Unit>): (f: FuncSym) => boolean {
+  const memo = new Map<FuncSym, boolean>();
+  const judge = (f: FuncSym): boolean => {
+    const known = memo.get(f);
+    if (known !== undefined) return known;
+    const body = f.decl.body;
+    if (body.kind === 'embedded') {
+      const pure = body.pragmas.includes('pure');
+      memo.set(f, pure);
+      return pure;
+    }
+    const u = functionUnits.get(f);
+    if (!u) return false;
+    memo.set(f, true);
+    const isGlobal = (t: Expr): boolean => {
+      const base = t.kind === 'index' ? t.base : t;
+      if (base.kind !== 'symbol') return base.kind === 'target' || base.kind === 'atVar';
+      const sym = u.bindings.get(base);
+      return !sym || (sym.kind === 'var' && sym.scope === 'global');
+    };
+    let pure = true;
+    const none = emptyElision();
+    forEachLiveExpr(u, none, (e) => {
+      if (!pure) return;
+      if (e.kind === 'assign' && isGlobal(e.target)) pure = false;
+      else if (e.kind === 'crement' && isGlobal(e.operand)) pure = false;
+      else if (e.kind === 'print' && !e.name.startsWith('s')) pure = false;
+      else if (e.kind === 'embedded' && !e.pragmas.includes('pure')) pure = false;
+      else if (e.kind === 'call') {
+        const g = u.bindings.get(e);
+        if (!g || g.kind !== 'function' || !judge(g)) pure = false;
+      }
+    });
+    forEachLiveStmt(u, none, (s) => {
+      if (s.kind === 'delete' && isGlobal(s.target)) pure = false;
+    });
+    memo.set(f, pure);
+    return pure;
+  };
+  return judge;
+}
+
 function isEmpty(s: Stmt, el: Elision): boolean {
   return el.stmts.has(s) || s.kind === 'empty' || (s.kind === 'block' && s.stmts.every((x) => isEmpty(x, el)));
 }
@@ -188,7 +237,10 @@ export function liveUses(u: Unit, el: Elision): Map<VarSym, Uses> {
       targets.add(e.target);
       if (e.target.kind === 'index') targets.add(e.target.base);
     }
-    if (e.kind === 'crement' && !el.stores.has(e)) targets.add(e.operand);
+    if (e.kind === 'crement' && !el.stores.has(e)) {
+      targets.add(e.operand);
+      if (e.operand.kind === 'index') targets.add(e.operand.base);
+    }
   });
   forEachLiveStmt(u, el, (s) => {
     if (s.kind === 'foreach') {

@@ -25,7 +25,7 @@ describe('listProbePoints (-l / -L)', () => {
   });
   it('-L adds tracepoint fields', () => {
     expect(listProbePoints('kernel.trace("sched:*")', base, true).lines).toEqual([
-      'kernel.trace("sched:sched_switch") $prev_comm:string $prev_pid:long $next_comm:string $next_pid:long',
+      'kernel.trace("sched:sched_switch") $prev_comm:char[16] $prev_pid:pid_t $next_comm:char[16] $next_pid:pid_t',
     ]);
   });
   it('reports near matches when nothing resolves', () => {

@@ -1,30 +1,12 @@
 // Runs SystemTap's conformance corpus through pass 1: `#! stap` files directly, shell files through a recording `stap` shim.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseScript, type ParseScriptResult } from '../../../src/lang/pass1.js';
 import { checkTapsetLibrary } from '../../../src/lang/pass2.js';
-import { REPO } from './ensure-parser.js';
+import { CORPUS, readManifest, recordShellCalls, shellUnsupported, type ManifestRow } from '../../../scripts/corpus-lib.mjs';
 import { parseStapArgs, scriptOf, shebangArgs, type StapRun } from './stap-args.js';
 
-export const CORPUS = resolve(REPO, '../shared/corpus');
-export const corpusPresent = existsSync(CORPUS);
-
-export interface ManifestRow {
-  file: string;
-  kind: 'stap' | 'shell';
-  flags: string;
-  expected: 'exit0' | 'nonzero';
-}
-
-export function readManifest(dir: string): ManifestRow[] {
-  const text = readFileSync(join(CORPUS, dir, 'MANIFEST.tsv'), 'utf8');
-  return text.trim().split('\n').slice(1).map((l) => {
-    const [file, kind, flags, expected] = l.split('\t');
-    return { file: file!, kind: kind as ManifestRow['kind'], flags: flags ?? '', expected: expected as ManifestRow['expected'] };
-  });
-}
+export { CORPUS, corpusPresent, readManifest, type ManifestRow } from '../../../scripts/corpus-lib.mjs';
 
 export type Outcome =
   | { status: 'pass' | 'fail'; detail: string }
@@ -66,34 +48,14 @@ export function runCorpusFile(dir: string, row: ManifestRow): Outcome {
   return runShellFile(path, text, want);
 }
 
-const SHIM = `#!/bin/sh
-# Records one stap invocation (arguments, stdin script, tapset dir) for in-process replay.
-n=$(cat "$REC/.n" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$REC/.n"
-d=$(printf '%s/%04d' "$REC" $n); mkdir -p "$d"
-for a in "$@"; do printf '%s\\0' "$a"; done > "$d/args"
-for a in "$@"; do if [ "$a" = "-" ]; then cat > "$d/stdin"; fi; done
-if [ -n "$SYSTEMTAP_TAPSET" ] && [ -d "$SYSTEMTAP_TAPSET" ]; then cp -r "$SYSTEMTAP_TAPSET" "$d/tapset"; fi
-exit 0
-`;
-
 function runShellFile(path: string, text: string, want: boolean): Outcome {
-  if (/\bstaprun\b/.test(text)) return { status: 'unsupported', reason: 'tests staprun, not the translator' };
+  const why = shellUnsupported(text);
+  if (why) return { status: 'unsupported', reason: why };
   const envPrefix = /^\s*!?\s*((?:[A-Z_]+=\S*\s+)+)stap\s/m.exec(text);
   if (envPrefix && !/^(SYSTEMTAP_TAPSET=\S*\s+)+$/.test(envPrefix[1]!)) {
     return { status: 'unsupported', reason: `runs stap with ${envPrefix[1]!.trim()}: environment handling is a CLI concern` };
   }
-  const tmp = mkdtempSync(join(tmpdir(), 'tapsh-corpus-'));
-  try {
-    const bin = join(tmp, 'bin');
-    const rec = join(tmp, 'rec');
-    mkdirSync(bin);
-    mkdirSync(rec);
-    writeFileSync(join(bin, 'stap'), SHIM);
-    chmodSync(join(bin, 'stap'), 0o755);
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, REC: rec };
-    delete env.SYSTEMTAP_TAPSET;
-    spawnSync('bash', [path], { cwd: tmp, env, timeout: 30_000, stdio: ['ignore', 'ignore', 'ignore'] });
-    const calls = readdirSync(rec).filter((n) => /^\d+$/.test(n)).sort();
+  return recordShellCalls(path, (calls, cwd): Outcome => {
     if (calls.length === 0) return { status: 'unsupported', reason: 'no stap invocation ran (needs the SystemTap source tree or other setup)' };
     // `! stap ...` lines expect failure; match them to recorded calls in order when the counts agree.
     const textual = [...text.matchAll(/^\s*(!\s*)?(?:[A-Z_]+=\S*\s+)*stap\s/gm)].map((m) => m[1] !== undefined);
@@ -101,23 +63,17 @@ function runShellFile(path: string, text: string, want: boolean): Outcome {
     const details: string[] = [];
     let allAsExpected = true;
     for (const [i, c] of calls.entries()) {
-      const dir = join(rec, c);
-      const argv = readFileSync(join(dir, 'args'), 'utf8').split('\0').slice(0, -1);
-      const stdin = existsSync(join(dir, 'stdin')) ? readFileSync(join(dir, 'stdin'), 'utf8') : undefined;
-      const run = parseStapArgs(argv, stdin);
+      const run = parseStapArgs(c.argv, c.stdin);
       if (typeof run === 'string') return { status: 'unsupported', reason: run };
       if (run.lastPass !== 1) return { status: 'unsupported', reason: `stap -p${run.lastPass}: not a pass-1 run` };
-      const script = scriptOf(run, tmp);
+      const script = scriptOf(run, cwd);
       if (!script) return { status: 'unsupported', reason: `script file ${run.scriptFile} is not available` };
-      const tapsetDirs = existsSync(join(dir, 'tapset')) ? [join(dir, 'tapset')] : undefined;
-      const { ok, result } = runPass1(run, script, tapsetDirs);
+      const { ok, result } = runPass1(run, script, c.tapsetDir ? [c.tapsetDir] : undefined);
       details.push(`call ${i + 1}${negated[i] ? ' (expected to fail)' : ''}: ${ok ? 'ok' : 'failed'} ${result.diagnostics.map((d) => d.message).join('; ')}`);
       if (ok === negated[i]) allAsExpected = false;
     }
     return { status: allAsExpected === want ? 'pass' : 'fail', detail: details.join('\n') };
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Corpus files (any folder) that should parse, with the flags their shebang gives. */

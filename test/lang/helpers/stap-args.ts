@@ -76,8 +76,4 @@ export function scriptOf(run: StapRun, cwd: string): { text: string; fileName: s
   }
 }
 
-/** Splits a `#! stap ARGS` shebang the way the corpus harness does (whitespace, no quoting). */
-export function shebangArgs(firstLine: string): string[] | undefined {
-  const m = /^#!\s*stap\b(.*)$/.exec(firstLine);
-  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : undefined;
-}
+export { shebangArgs } from '../../../scripts/corpus-lib.mjs';
