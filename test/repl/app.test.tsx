@@ -7,7 +7,7 @@ import { FakeEngine } from './fake-engine.js';
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(frame: () => string | undefined, want: RegExp, ms = 2000): Promise<string> {
+async function waitFor(frame: () => string | undefined, want: RegExp, ms = 15_000): Promise<string> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     const f = frame() ?? '';
