@@ -2,6 +2,7 @@
 
 import type { Program } from './ast.js';
 import { diag, type Diagnostic } from './diagnostics.js';
+import { formatTypes } from './format.js';
 import { forEachNode } from './walk.js';
 
 const MAX_KEYS = 9;
@@ -33,6 +34,9 @@ export function checkProgram(program: Program, privileged: boolean): Diagnostic[
           out.push(diag('TS3005', n.args[0]?.span ?? n.span, [n.name]));
         } else if (n.args.length === 0 && !n.name.endsWith('ln')) {
           out.push(diag('TS3006', n.span, [n.name]));
+        } else if (n.name.endsWith('printf') && n.args[0]!.kind === 'string') {
+          const bad = formatTypes(n.args[0]!.value);
+          if (typeof bad === 'string') out.push(diag('TS3015', n.args[0]!.span, [], [`the bad directive is ${bad}`]));
         }
         break;
       }

@@ -102,6 +102,7 @@ export const MESSAGES = {
   TS4070: "warning: never-assigned local variable '{0}'",
   TS4071: "warning: never-assigned global variable '{0}'",
   TS3013: 'parse error: maxactive takes a number literal',
+  TS3015: 'parse error: invalid or missing conversion specifier',
 } as const;
 
 export type DiagCode = keyof typeof MESSAGES;

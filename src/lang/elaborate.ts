@@ -11,6 +11,9 @@ import { emptyElision, forEachLiveExpr, liveUses, optimize, purity, type Elision
 import { derivePoint, flatten, tracepointFieldType, type AliasEntry, type DerivedProbe } from './probes.js';
 import type { KernelModel } from '../remote/model.js';
 import { modelBtf, resolveTarget } from '../btf/targets.js';
+import { formatTypes } from './format.js';
+
+export { formatTypes };
 
 export type Ty = 'long' | 'string' | 'stats';
 
@@ -1237,21 +1240,3 @@ function nodeId(n: Block | Expr): number {
   return id;
 }
 
-/**
- * Argument types a printf format string asks for, in order (`%%` takes none, `*` widths take a long);
- * a string when a directive is malformed (stap rejects those before running anything).
- */
-export function formatTypes(fmt: string): Ty[] | string {
-  const out: Ty[] = [];
-  const re = /%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d*))?(hh|h|ll|l|L|z|j|t)?(.?)/gs;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(fmt))) {
-    const conv = m[5]!;
-    if (conv === '%' && m[0] === '%%') continue;
-    if (!/^[diouxXpcsmMb]$/.test(conv)) return conv === '' ? 'a lone % at the end' : `%${m.slice(1, 5).map((x) => x ?? '').join('')}${conv}`;
-    if (m[2] === '*') out.push('long');
-    if (m[3] === '*') out.push('long');
-    out.push(conv === 's' || conv === 'M' ? 'string' : 'long');
-  }
-  return out;
-}
