@@ -31,6 +31,8 @@ static const char *tapsh_pp __maybe_unused = "begin";
 #define CONTEXT ((void *)0)
 #define STAP_PROBE_POINT() (tapsh_pp)
 #define STAP_PROBE_NAME() (tapsh_pp)
+#define STAP_REMOTE_ID() (-1L)
+#define STAP_REMOTE_URI() ("")
 #define STAP_PROBE_REGS() (tapsh_regs)
 #define STAP_TARGET_PID() 0L
 #define STAP_EXIT() do { } while (0)
