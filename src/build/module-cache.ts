@@ -8,6 +8,7 @@ import { cacheDir } from '../util/cache.js';
 import type { BuildTree } from './buildtree.js';
 import { kbuild, KbuildError } from './kbuild.js';
 import { mapCErrors, renderCErrors } from './cerrors.js';
+import { learnRecipe, loadRecipe, recipeKey, runRecipe } from './fastbuild.js';
 
 export const RUNTIME_DIR = fileURLToPath(new URL('../../runtime-c', import.meta.url));
 
@@ -137,21 +138,39 @@ export async function buildModule(src: ModuleSource, tree: BuildTree): Promise<B
   mkdirSync(work, { recursive: true });
   const unit = src.name === 'tapsh_script' ? 'tapsh_script_unit' : 'tapsh_script';
   writeFileSync(join(work, `${unit}.c`), src.c);
-  copyFileSync(runtime, join(work, 'tapsh_runtime.o_shipped'));
-  // modpost reads every object's .cmd file; the shipped runtime object gets a one-line one.
-  writeFileSync(join(work, '.tapsh_runtime.o.cmd'), `cmd_${work}/tapsh_runtime.o := cp tapsh_runtime.o_shipped tapsh_runtime.o\n`);
-  writeFileSync(
-    join(work, 'Kbuild'),
-    [`obj-m += ${src.name}.o`, `${src.name}-y := ${unit}.o tapsh_runtime.o`, `ccflags-y += ${ccflags(src.defines)}`, src.kbuildExtra ?? '', ''].join('\n'),
-  );
+  const compileError = (log: string): KbuildError => {
+    // Point at the script: embedded C and translator bugs both surface here.
+    const mapped = renderCErrors(mapCErrors(log, join(work, `${unit}.c`), src.c));
+    return new KbuildError(log, mapped ? `${mapped}\n(run with -v for the full compiler output)` : `kbuild failed for ${src.name}:\n${log.slice(-2000)}`);
+  };
   try {
-    try {
-      await kbuild(tree, work, src.name);
-    } catch (e) {
-      if (!(e instanceof KbuildError)) throw e;
-      // Point at the script: embedded C and translator bugs both surface here.
-      const mapped = renderCErrors(mapCErrors(e.log, join(work, `${unit}.c`), src.c));
-      throw new KbuildError(e.log, mapped ? `${mapped}\n(run with -v for the full compiler output)` : e.message);
+    // Fast path: replay the commands kbuild ran last time for this tree and flag set, without make.
+    const rkey = recipeKey(tree, runtime);
+    const recipe = unit === 'tapsh_script' && !src.kbuildExtra ? loadRecipe(rkey) : undefined;
+    let built = false;
+    if (recipe) {
+      const r = await runRecipe(recipe, tree, work, src.name, runtime);
+      if (r.ok) built = true;
+      else if (mapCErrors(r.log, join(work, `${unit}.c`), src.c).some((e) => e.severity === 'error')) throw compileError(r.log);
+      // Anything else (a stale recipe): fall back to make below.
+    }
+    if (!built) {
+      copyFileSync(runtime, join(work, 'tapsh_runtime.o_shipped'));
+      // modpost reads every object's .cmd file; the shipped runtime object gets a one-line one.
+      writeFileSync(join(work, '.tapsh_runtime.o.cmd'), `cmd_${work}/tapsh_runtime.o := cp tapsh_runtime.o_shipped tapsh_runtime.o\n`);
+      writeFileSync(
+        join(work, 'Kbuild'),
+        [`obj-m += ${src.name}.o`, `${src.name}-y := ${unit}.o tapsh_runtime.o`, `ccflags-y += ${ccflags(src.defines)}`, src.kbuildExtra ?? '', ''].join('\n'),
+      );
+      let result;
+      try {
+        result = await kbuild(tree, work, src.name, ['V=1']);
+      } catch (e) {
+        if (e instanceof KbuildError) throw compileError(e.log);
+        throw e;
+      }
+      // Learn the recipe from this build when the names are distinctive enough to substitute.
+      if (unit === 'tapsh_script' && !src.kbuildExtra && /^[a-z]+_[0-9a-f]{8,}$/.test(src.name)) learnRecipe(result.log, work, src.name, rkey);
     }
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(work, `${src.name}.ko`), `${ko}.tmp`);
