@@ -96,7 +96,7 @@ export const MESSAGES = {
   TS4072: 'semantic error: $value is write-only in procfs read probe {0} (assign what the reader gets)',
   TS4073: 'semantic error: $value is read-only in procfs write probe {0} (it holds what was written)',
   TS4074: "semantic error: '{0}' is modified inside the foreach loop that iterates over it",
-  TS4075: "warning: side-effect-free probe '{0}': everything it does was optimized away",
+  TS4075: "warning: probe '{0}' has been elided: it has no side effects once unused code is removed",
   TS4076: 'semantic error: procfs $value is a string; it has no members, elements or address',
   TS4077: 'semantic error: absolute probe point {0} requires guru mode (-g)',
   TS4070: "warning: never-assigned local variable '{0}'",

@@ -7,7 +7,7 @@ import { assertNever } from './ast.js';
 import { diag, type DiagCode, type Diagnostic } from './diagnostics.js';
 import { loadLibrary, type Library } from './library.js';
 import type { Pass1Context } from './pass1.js';
-import { emptyElision, forEachLiveExpr, liveUses, optimize, purity, type Elision } from './optimize.js';
+import { emptyElision, forEachLiveExpr, isEmpty, liveUses, optimize, purity, type Elision } from './optimize.js';
 import { derivePoint, flatten, tracepointFieldType, type AliasEntry, type DerivedProbe } from './probes.js';
 import type { KernelModel } from '../remote/model.js';
 import { modelBtf, resolveTarget } from '../btf/targets.js';
@@ -166,13 +166,13 @@ class Elaborator {
       if (d && (d.wrap || d.size) && !g.arity && g.reads + g.writes > 0) this.error('TS4066', d.span, [g.name, d.wrap ? '%' : `[${d.size!.text}]`]);
     }
     if (!this.opts.unoptimized) {
-      this.elision = optimize(this.units, purity(this.funcUnits));
-      // Like stap, keep a probe whose code all went away, but say so: it was probably meant to do something.
-      for (const u of this.units) {
-        if (u.kind !== 'probe' || u.file !== undefined) continue;
-        const nonEmpty = u.bodies.some((b) => b.stmts.some((x) => !this.elision.stmts.has(x) && x.kind !== 'empty'));
-        if (!nonEmpty && u.bodies.some((b) => b.stmts.length > 0)) this.error('TS4075', u.bodies[u.bodies.length - 1]!.span, [u.probes[0]!.point]);
-      }
+      this.elision = optimize(this.units, purity(this.funcUnits), (u, cond) => this.definedValue(u, cond));
+      // Like stap, a probe whose code all went away (or that had none) is elided, with a warning.
+      const idle = new Set(this.units.filter((u) => u.kind === 'probe' && u.bodies.every((b) => isEmpty(b, this.elision))));
+      for (const u of idle) this.error('TS4075', u.bodies[u.bodies.length - 1]?.span, [u.probes[0]!.point]);
+      const kept = this.probeList.filter((p) => !idle.has(p.unit));
+      this.probeList.splice(0, this.probeList.length, ...kept);
+      this.units.splice(0, this.units.length, ...this.units.filter((u) => !idle.has(u)));
     }
     if (this.probeList.length === 0 && !this.diagnostics.some((d) => d.severity === 'error')) this.error('TS4060', this.program.span);
     // Like stap, functions no live code calls any more are dropped before types are checked.
@@ -492,7 +492,11 @@ class Elaborator {
         return !tp || tp.fields.some((f) => f.name === x.name);
       }
       // Address-based statement probes have no debuginfo, hence no target variables.
-      return p.family === 'kernel.function' || p.family === 'kprobe.function';
+      if (p.family !== 'kernel.function' && p.family !== 'kprobe.function') return false;
+      // With BTF the function's parameters are known; members are decided as the checks would.
+      const btf = p.family === 'kernel.function' && !p.unverified ? modelBtf(this.opts.kernel) : undefined;
+      if (!btf || p.isReturn) return true;
+      return resolveTarget(btf, String(p.detail.function), false, x.name, x.components).ok;
     });
   }
 

@@ -25,7 +25,7 @@ export function emptyElision(): Elision {
 const MAX_ROUNDS = 8;
 
 /** Removes dead local stores and effect-free expression statements until nothing changes. */
-export function optimize(units: readonly Unit[], pure: (f: FuncSym) => boolean): Elision {
+export function optimize(units: readonly Unit[], pure: (f: FuncSym) => boolean, decided: (u: Unit, cond: Expr) => boolean | 'unknown' | undefined = () => undefined): Elision {
   const el = emptyElision();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     let changed = false;
@@ -57,6 +57,8 @@ export function optimize(units: readonly Unit[], pure: (f: FuncSym) => boolean):
         const idle =
           (s.kind === 'exprStmt' && !hasEffects(s.expr, u, el, pure)) ||
           (s.kind === 'if' && !hasEffects(s.cond, u, el, pure) && isEmpty(s.then, el) && (!s.else || isEmpty(s.else, el))) ||
+          // `if (@defined($x))` is decided here: the branch not taken does not count.
+          (s.kind === 'if' && ((decided(u, s.cond) === false && (!s.else || isEmpty(s.else, el))) || (decided(u, s.cond) === true && isEmpty(s.then, el)))) ||
           (s.kind === 'foreach' && isEmpty(s.body, el) && !(s.limit && hasEffects(s.limit, u, el, pure)));
         if (idle) {
           el.stmts.add(s);
@@ -126,7 +128,8 @@ export function purity(functionUnits: ReadonlyMap<FuncSym, Unit>): (f: FuncSym) 
   return judge;
 }
 
-function isEmpty(s: Stmt, el: Elision): boolean {
+/** Whether a statement does nothing once the optimizer's removals are applied. */
+export function isEmpty(s: Stmt, el: Elision): boolean {
   return el.stmts.has(s) || s.kind === 'empty' || (s.kind === 'block' && s.stmts.every((x) => isEmpty(x, el)));
 }
 

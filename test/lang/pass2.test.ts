@@ -37,7 +37,7 @@ describe('listProbePoints (-l / -L)', () => {
 
 describe('elaborateScript', () => {
   it('accepts kernel points unverified when there is no kernel model', () => {
-    const r = p2('probe kernel.function("anything_at_all") { }', { kernelModel: undefined });
+    const r = p2('probe kernel.function("anything_at_all") { println(1) }', { kernelModel: undefined });
     expect(errors(r)).toEqual([]);
     expect(printElaborated(r.resolved!)).toContain('unverified: no kernel model');
   });
@@ -74,7 +74,7 @@ describe('elaborateScript', () => {
     expect(errors(p2('probe begin { println(helper()) }', { tapsetDirs: [dir] }))[0]).toMatch(/unresolved function call 'helper'/);
   });
   it('"!" stops at the first point that resolves, "?" tolerates misses', () => {
-    const r = p2('probe kernel.function("nope")?, kernel.function("vfs_read")!, kernel.function("vfs_write") { }');
+    const r = p2('probe kernel.function("nope")?, kernel.function("vfs_read")!, kernel.function("vfs_write") { println(1) }');
     expect(r.resolved!.probes.map((p) => p.derived.point)).toEqual(['kernel.function("vfs_read")']);
   });
   it('infers types through function parameters, return values and arrays', () => {
