@@ -12,7 +12,9 @@ export type TargetBase =
   | { kind: 'reg'; reg: string }
   /** Stack slot N (0-based) above the return address at function entry. */
   | { kind: 'stack'; slot: number }
-  | { kind: 'return' };
+  | { kind: 'return' }
+  /** @cast: the address comes from a script expression. */
+  | { kind: 'expr' };
 
 /** One step from a value or an address to the next. */
 export type TargetStep =
@@ -104,10 +106,28 @@ export function resolveTarget(btf: Btf, fn: string, isReturn: boolean, name: str
   const baseInfo = scalarInfo(btf, btf.resolve(typeId));
   if (!baseInfo) return { ok: false, message: `$${name} has type ${btf.typeName(typeId)}, which tapsh cannot read` };
 
+  return walk(btf, base, baseInfo, typeId, '$' + name, components);
+}
+
+/**
+ * `@cast(ADDR, "struct NAME")->member...`: ADDR (a script value) is a pointer to the named type.
+ * The plan's base is the script expression itself (kind 'expr'); names may omit "struct ".
+ */
+export function resolveCast(btf: Btf, typeName: string, components: readonly TargetComponent[]): Resolution {
+  const m = /^\s*(struct|union|enum)?\s*([A-Za-z_]\w*)\s*(\**)\s*$/.exec(typeName);
+  if (!m) return { ok: false, message: `@cast type "${typeName}" is not a struct, union, enum or typedef name tapsh understands` };
+  const kinds = m[1] === 'union' ? [BtfKind.Union] : m[1] === 'enum' ? [BtfKind.Enum, BtfKind.Enum64] : m[1] === 'struct' ? [BtfKind.Struct] : [BtfKind.Struct, BtfKind.Union, BtfKind.Typedef];
+  const id = kinds.flatMap((k) => btf.find(m[2]!, k)).find((x) => btf.type(x).kind !== BtfKind.Fwd);
+  if (id === undefined) return { ok: false, message: `the kernel's BTF has no type ${m[1] ? m[1] + ' ' : ''}${m[2]}` };
+  if (m[3]) return { ok: false, message: `@cast to a pointer type (${typeName}) is not supported; cast to the pointed-to type` };
+  // The value is the object's address.
+  return walk(btf, { kind: 'expr' }, { size: 8, signed: false }, id, `@cast(..., "${typeName}")`, components, true);
+}
+
+function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: boolean }, typeId: number, path: string, components: readonly TargetComponent[], startAtAddress = false): Resolution {
   const steps: TargetStep[] = [];
   // State: either we hold a value of typeId (addr=false) or the address of an object of typeId (addr=true).
-  let atAddress = false;
-  let path = '$' + name;
+  let atAddress = startAtAddress;
   for (let i = 0; i < components.length; i++) {
     const c = components[i]!;
     let t = btf.resolve(typeId);

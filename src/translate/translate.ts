@@ -1,5 +1,6 @@
 // Pass 3: translate an elaborated program into one C translation unit over runtime-c (tap.h).
 import type {
+  TargetComponent,
   ArrayIndex, Assign, Binary, Block, Call, Crement, DeleteStmt, EmbeddedCode, Expr, ForeachStmt, HistOp, Indexable,
   PrintCall, Span, StatOp, Stmt, SymbolRef, TryStmt,
 } from '../lang/ast.js';
@@ -8,7 +9,7 @@ import type { FuncSym, Resolved, Ty, Unit, VarSym } from '../lang/elaborate.js';
 import type { DerivedProbe } from '../lang/probes.js';
 import type { KernelModel, TracepointField } from '../remote/model.js';
 import { CWriter, cString } from './cwriter.js';
-import { modelBtf, resolveTarget } from '../btf/targets.js';
+import { modelBtf, resolveCast, resolveTarget, type TargetPlan } from '../btf/targets.js';
 
 export interface TranslateOptions {
   moduleName: string;
@@ -857,8 +858,9 @@ class Translator {
         return this.targetVar(ctx, e);
       case 'embedded':
         throw new Unsupported('embedded C in an expression', e.span);
-      case 'contextVars':
       case 'cast':
+        return this.castExpr(ctx, e);
+      case 'contextVars':
       case 'atVar':
       case 'autocast':
       case 'defined':
@@ -905,12 +907,31 @@ class Translator {
     const r = resolveTarget(btf, String(p.detail['function']), p.isReturn, e.name, e.components);
     if (!r.ok) throw new Unsupported(r.message, e.span);
     const plan = r.plan;
-    const w = ctx.w;
     this.setLast(ctx, cString(`identifier '$${e.name}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
+    return this.emitPlan(ctx, plan, e.components, undefined, e.span);
+  }
+
+  /** `@cast(addr, "struct T")->member...` through BTF. */
+  private castExpr(ctx: UnitCtx, e: Extract<Expr, { kind: 'cast' }>): string {
+    if (e.pretty || e.addressOf) throw new Unsupported('@cast with $ pretty-printing or & is not built yet', e.span);
+    const btf = modelBtf(this.opts.kernel);
+    if (!btf) throw new Unsupported('@cast needs the kernel model\'s BTF', e.span);
+    const r = resolveCast(btf, e.type, e.components);
+    if (!r.ok) throw new Unsupported(r.message, e.span);
+    const addr = this.expr(ctx, e.operand);
+    return this.emitPlan(ctx, r.plan, e.components, addr, e.span);
+  }
+
+  /** Emits the reads of a resolved target plan; `start` is the value for an 'expr' base. */
+  private emitPlan(ctx: UnitCtx, plan: TargetPlan, components: readonly TargetComponent[], start: string | undefined, span: Span): string {
+    const w = ctx.w;
     const v = ctx.frame.longTemp();
     const ext = (expr: string, size: number, signed: boolean) =>
       size >= 8 ? `(long)(${expr})` : `(long)(${signed ? 's' : 'u'}${size * 8})(${expr})`;
     switch (plan.base.kind) {
+      case 'expr':
+        w.line(`${v} = (long)(${start ?? '0'});`);
+        break;
       case 'reg':
         w.line(`${v} = c->regs ? ${ext(`c->regs->${plan.base.reg}`, plan.baseSize, plan.baseSigned)} : 0;`);
         break;
@@ -932,8 +953,8 @@ class Translator {
           w.line(`${v} += ${st.bytes};`);
           break;
         case 'index': {
-          const comp = e.components[st.index];
-          if (!comp || comp.kind !== 'subscript') throw new Unsupported('a subscript the resolver could not place', e.span);
+          const comp = components[st.index];
+          if (!comp || comp.kind !== 'subscript') throw new Unsupported('a subscript the resolver could not place', span);
           const idx = this.expr(ctx, comp.index);
           w.line(`${v} += (long)(${idx}) * ${st.elemSize};`);
           break;

@@ -92,6 +92,13 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     expect(out).toContain('returns>=2: 1\n');
   });
 
+  it('reads through @cast on a pointer held as a number', async () => {
+    const r = await tapsh(['-c', 'sh -c "true & wait"', '-e',
+      'global seen; probe kernel.function("wake_up_new_task") { if (seen++ == 0) { p = $p; printf("%d %s %d\\n", @cast(p, "struct task_struct")->pid == $p->pid, kernel_string(@cast(p, "task_struct", "kernel")->comm), @cast(p, "task_struct")->parent->pid == pid()) } }']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.toString()).toMatch(/^1 \S+ 1\n/);
+  });
+
   it('names what exists when a target variable is wrong', async () => {
     const r = await tapsh(['-p2', '-e', 'probe kernel.function("vfs_read") { println($file->f_nope) }']);
     expect(r.code).toBe(1);
