@@ -16,6 +16,11 @@ static uint tap_bufsize_param = 256 * 1024;
 module_param_named(tapsh_bufsize, tap_bufsize_param, uint, 0444);
 MODULE_PARM_DESC(tapsh_bufsize, "per-CPU record buffer bytes");
 
+#ifdef TAP_CORE
+/* The session core runs no script of its own: handler modules attach theirs. */
+const struct tap_script tap_script = { .name = "session" };
+#endif
+
 static const char * const tap_state_names[] = {
 	"LOADED", "STARTING", "RUNNING", "STOPPING", "DONE", "DISARMED",
 };
@@ -297,6 +302,7 @@ static void __exit tap_module_exit(void)
 	if (tap_script.exit)
 		tap_script.exit();
 	tap_probes_exit();
+	tap_globals_free();
 	tap_transport_exit();
 	tap_context_exit();
 }

@@ -7,7 +7,6 @@
 #include <linux/perf_event.h>
 #include <linux/random.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <asm/irq_regs.h>
 #include "tap_rt.h"
 
@@ -21,7 +20,19 @@ struct tap_pstate {
 	struct perf_event **events;	/* per CPU: tracepoint / profile */
 };
 
-static struct tap_pstate *tap_ps;
+/*
+ * A probe set: one script's table and its registration state. A standalone module has
+ * one (tap_script); a session core has one per attached handler module (session.c).
+ * The list changes only under tap_ctl_mutex.
+ */
+struct tap_set {
+	const struct tap_script *script;
+	struct tap_pstate *ps;
+	struct list_head node;
+};
+
+static LIST_HEAD(tap_sets);
+static struct tap_set tap_main_set;
 
 static void tap_run_handler(const struct tap_probe *p, struct pt_regs *regs,
 			    struct kretprobe_instance *ri, const void *raw, u32 rawsize)
@@ -46,28 +57,28 @@ static int tap_prio_cmp(const void *a, const void *b)
 
 	if (pa->priority != pb->priority)
 		return pa->priority < pb->priority ? -1 : 1;
-	return pa < pb ? -1 : pa > pb;	/* table order among equals */
+	return 0;
 }
 
-/**
- * tap_run_simple - run every begin, end or error probe in priority order
- * @kind: TAP_PROBE_BEGIN, TAP_PROBE_END or TAP_PROBE_ERROR
- *
- * Process context. Begin probes stop at the first that calls exit() or fails;
- * end and error probes stop at the first uncaught error (stap 4.8 does both).
- */
-TAP_API void tap_run_simple(enum tap_probe_kind kind)
+static unsigned int tap_sets_nprobes(void)
 {
-	const struct tap_probe **v;
-	unsigned int i, n = 0;
+	struct tap_set *set;
+	unsigned int n = 0;
 
-	v = kcalloc(tap_script.nprobes, sizeof(*v), GFP_KERNEL);
-	if (!v)
-		return;
-	for (i = 0; i < tap_script.nprobes; i++)
-		if (tap_script.probes[i].kind == kind)
-			v[n++] = &tap_script.probes[i];
-	sort(v, n, sizeof(*v), tap_prio_cmp, NULL);
+	list_for_each_entry(set, &tap_sets, node)
+		n += set->script->nprobes;
+	return n;
+}
+
+/* Run the given probes (process context) in priority order, stable. */
+static void tap_run_list(const struct tap_probe **v, unsigned int n, enum tap_probe_kind kind)
+{
+	unsigned int i, j;
+
+	/* insertion sort: stable, and these lists are short */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && tap_prio_cmp(&v[j - 1], &v[j]) > 0; j--)
+			swap(v[j - 1], v[j]);
 	for (i = 0; i < n; i++) {
 		s64 errors = atomic64_read(&tap_nerrors);
 
@@ -79,7 +90,46 @@ TAP_API void tap_run_simple(enum tap_probe_kind kind)
 		if (kind == TAP_PROBE_BEGIN && atomic_read(&tap_stop_requested))
 			break;
 	}
+}
+
+/**
+ * tap_set_run_simple - run the begin/end/error probes of one set, or of all
+ * @only: the set (NULL: every set, merged by priority)
+ * @kind: TAP_PROBE_BEGIN, TAP_PROBE_END or TAP_PROBE_ERROR
+ *
+ * Process context, tap_ctl_mutex held.
+ */
+static void tap_set_run_simple(struct tap_set *only, enum tap_probe_kind kind)
+{
+	const struct tap_probe **v;
+	struct tap_set *set;
+	unsigned int i, n = 0;
+
+	v = kcalloc(max(tap_sets_nprobes(), 1U), sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return;
+	list_for_each_entry(set, &tap_sets, node) {
+		if (only && set != only)
+			continue;
+		for (i = 0; i < set->script->nprobes; i++)
+			if (set->script->probes[i].kind == kind)
+				v[n++] = &set->script->probes[i];
+	}
+	tap_run_list(v, n, kind);
 	kfree(v);
+}
+
+/**
+ * tap_run_simple - run every begin, end or error probe of every set in priority order
+ * @kind: TAP_PROBE_BEGIN, TAP_PROBE_END or TAP_PROBE_ERROR
+ *
+ * Process context, tap_ctl_mutex held. Begin probes stop at the first that calls
+ * exit() or fails; end and error probes stop at the first uncaught error (stap 4.8
+ * does both).
+ */
+TAP_API void tap_run_simple(enum tap_probe_kind kind)
+{
+	tap_set_run_simple(NULL, kind);
 }
 
 /* --- timers --- */
@@ -271,21 +321,24 @@ static int tap_arm_one(struct tap_pstate *ps)
 	}
 }
 
+static void tap_set_disarm(struct tap_set *set);
+
 /**
- * tap_probes_arm - register every probe that is not begin/end/error/never
+ * tap_set_arm - register a set's probes
+ * @set: the set
  *
- * Process context. An optional probe that fails gets a WARNING and is skipped;
- * a required one gets an ERROR, everything registered so far is unregistered.
+ * Process context, tap_ctl_mutex held. Optional probes that fail are skipped with a
+ * WARNING; a required one is an ERROR and the set's probes are unregistered again.
  *
- * Return: 0 or the failing registration's -errno.
+ * Return: 0 or the registration's -errno.
  */
-TAP_API int tap_probes_arm(void)
+static int tap_set_arm(struct tap_set *set)
 {
 	unsigned int i;
 	int err;
 
-	for (i = 0; i < tap_script.nprobes; i++) {
-		struct tap_pstate *ps = &tap_ps[i];
+	for (i = 0; i < set->script->nprobes; i++) {
+		struct tap_pstate *ps = &set->ps[i];
 
 		if (atomic_read(&tap_disarmed))
 			return -ECANCELED;
@@ -307,27 +360,28 @@ TAP_API int tap_probes_arm(void)
 
 			tap_record(TAP_REC_ERROR, msg, n, true);
 		}
-		tap_probes_disarm();
+		tap_set_disarm(set);
 		return err;
 	}
 	return 0;
 }
 
 /**
- * tap_probes_disarm - unregister every armed probe and wait for running handlers
+ * tap_set_disarm - unregister a set's armed probes and wait for running handlers
+ * @set: the set
  *
- * Process context; idempotent. kprobes go in one batch (one RCU grace period).
+ * Process context, tap_ctl_mutex held; idempotent.
  */
-TAP_API void tap_probes_disarm(void)
+static void tap_set_disarm(struct tap_set *set)
 {
+	unsigned int i, nk = 0, nr = 0, n = set->script->nprobes;
 	struct kretprobe **krps;
 	struct kprobe **kps;
-	unsigned int i, nk = 0, nr = 0;
 
-	kps = kcalloc(tap_script.nprobes + 1, sizeof(*kps), GFP_KERNEL);
-	krps = kcalloc(tap_script.nprobes + 1, sizeof(*krps), GFP_KERNEL);
-	for (i = 0; i < tap_script.nprobes; i++) {
-		struct tap_pstate *ps = &tap_ps[i];
+	kps = kcalloc(n + 1, sizeof(*kps), GFP_KERNEL);
+	krps = kcalloc(n + 1, sizeof(*krps), GFP_KERNEL);
+	for (i = 0; i < n; i++) {
+		struct tap_pstate *ps = &set->ps[i];
 
 		if (!ps->armed)
 			continue;
@@ -354,7 +408,7 @@ TAP_API void tap_probes_disarm(void)
 		ps->armed = 0;
 	}
 	if (nk)
-		unregister_kprobes(kps, nk);
+		unregister_kprobes(kps, nk);	/* one grace period for the batch */
 	if (nr)
 		unregister_kretprobes(krps, nr);
 	kfree(kps);
@@ -363,20 +417,81 @@ TAP_API void tap_probes_disarm(void)
 }
 
 /**
- * tap_probes_init - allocate the registration state for the probe table
+ * tap_set_add - allocate a set's registration state and put it on the list
+ * @set: the set to fill
+ * @script: its probe table
+ *
+ * Return: 0 or -ENOMEM.
+ */
+static int tap_set_add(struct tap_set *set, const struct tap_script *script)
+{
+	unsigned int i;
+
+	set->script = script;
+	set->ps = kcalloc(max(script->nprobes, 1U), sizeof(*set->ps), GFP_KERNEL);
+	if (!set->ps)
+		return -ENOMEM;
+	for (i = 0; i < script->nprobes; i++)
+		set->ps[i].p = &script->probes[i];
+	list_add_tail(&set->node, &tap_sets);
+	return 0;
+}
+
+/**
+ * tap_set_del - take a disarmed set off the list and free its state
+ * @set: the set
+ */
+static void tap_set_del(struct tap_set *set)
+{
+	list_del(&set->node);
+	kfree(set->ps);
+	set->ps = NULL;
+}
+
+/**
+ * tap_probes_arm - register the probes of every set (not begin/end/error/never)
+ *
+ * Process context, tap_ctl_mutex held. An optional probe that fails gets a WARNING
+ * and is skipped; a required one gets an ERROR and everything is unregistered.
+ *
+ * Return: 0 or the failing registration's -errno.
+ */
+TAP_API int tap_probes_arm(void)
+{
+	struct tap_set *set;
+	int err;
+
+	list_for_each_entry(set, &tap_sets, node) {
+		err = tap_set_arm(set);
+		if (err) {
+			tap_probes_disarm();
+			return err;
+		}
+	}
+	return 0;
+}
+
+/**
+ * tap_probes_disarm - unregister every armed probe of every set, wait for handlers
+ *
+ * Process context, tap_ctl_mutex held; idempotent.
+ */
+TAP_API void tap_probes_disarm(void)
+{
+	struct tap_set *set;
+
+	list_for_each_entry(set, &tap_sets, node)
+		tap_set_disarm(set);
+}
+
+/**
+ * tap_probes_init - registration state for the module's own script (tap_script)
  *
  * Return: 0 or -ENOMEM.
  */
 TAP_API int tap_probes_init(void)
 {
-	unsigned int i;
-
-	tap_ps = kcalloc(max(tap_script.nprobes, 1U), sizeof(*tap_ps), GFP_KERNEL);
-	if (!tap_ps)
-		return -ENOMEM;
-	for (i = 0; i < tap_script.nprobes; i++)
-		tap_ps[i].p = &tap_script.probes[i];
-	return 0;
+	return tap_set_add(&tap_main_set, &tap_script);
 }
 
 /**
@@ -384,8 +499,8 @@ TAP_API int tap_probes_init(void)
  */
 TAP_API void tap_probes_exit(void)
 {
-	kfree(tap_ps);
-	tap_ps = NULL;
+	if (tap_main_set.ps)
+		tap_set_del(&tap_main_set);
 }
 
 /**
@@ -393,9 +508,11 @@ TAP_API void tap_probes_exit(void)
  */
 TAP_API unsigned int tap_probes_armed(void)
 {
+	struct tap_set *set;
 	unsigned int i, n = 0;
 
-	for (i = 0; tap_ps && i < tap_script.nprobes; i++)
-		n += tap_ps[i].armed;
+	list_for_each_entry(set, &tap_sets, node)
+		for (i = 0; i < set->script->nprobes; i++)
+			n += set->ps[i].armed;
 	return n;
 }

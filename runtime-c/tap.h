@@ -384,4 +384,18 @@ TAP_API struct tap_agg *tap_val_agg(struct tap_map *m, struct tap_entry *e);
 /* --- globals' locks (context.c) --- */
 TAP_API void tap_lock_init(struct tap_lock *l);
 
+/* --- session core (session.c; the core is built with -DTAP_CORE) --- */
+enum tap_gkind {
+	TAP_G_LONG,
+	TAP_G_STRING,
+	TAP_G_STAT,
+	TAP_G_MAP,
+};
+
+TAP_API void *tap_global(const char *name, enum tap_gkind kind, const char *keys, enum tap_vtype vtype,
+			 unsigned int max, enum tap_hist_kind hist, long start, long stop, long interval,
+			 struct tap_lock **lock);
+TAP_API int tap_session_attach(const struct tap_script *s);
+TAP_API void tap_session_detach(const struct tap_script *s);
+
 #endif /* TAP_H */

@@ -72,4 +72,7 @@ TAP_API int tap_probes_init(void);
 TAP_API void tap_probes_exit(void);
 TAP_API unsigned int tap_probes_armed(void);
 
+/* session.c */
+TAP_API void tap_globals_free(void);
+
 #endif /* TAP_RT_H */

@@ -12,3 +12,4 @@
 #include "map.c"
 #include "probes.c"
 #include "control.c"
+#include "session.c"

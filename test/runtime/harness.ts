@@ -26,12 +26,12 @@ export function labTree(): BuildTree {
 }
 
 /** Builds test/runtime/modules/NAME.c (plus -D flags) into NAME.ko against the runtime. */
-export async function buildModule(tree: BuildTree, name: string, defines: string[] = []): Promise<string> {
+export async function buildModule(tree: BuildTree, name: string, defines: string[] = [], extraSymbols?: string): Promise<string> {
   const dir = tempDir(`tapsh-rt-${name}-`);
   copyFileSync(join(MODULES_DIR, `${name}.c`), join(dir, `${name}.c`));
   const flags = [`-I${RUNTIME_DIR}`, ...defines.map((d) => `-D${d}`)].join(' ');
   writeFileSync(join(dir, 'Kbuild'), `obj-m += ${name}.o\nccflags-y += ${flags}\n`);
-  return (await kbuild(tree, dir, name)).ko;
+  return (await kbuild(tree, dir, name, extraSymbols ? [`KBUILD_EXTRA_SYMBOLS=${extraSymbols}`] : [])).ko;
 }
 
 function make(tree: BuildTree, dir: string, target: string): Promise<void> {

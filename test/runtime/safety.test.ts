@@ -81,7 +81,7 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
 
   it('stops a script whose handlers use most of a CPU (overload guard), without end probes', async () => {
     const r = await runModule(ssh, ko['guard']!, 'tapsh_rt_guard', {
-      params: 'tcase=overload delay_us=20',
+      params: 'tcase=overload spins=20000',
       exit: false,
       during: async (t) => {
         await t.run('dd if=/dev/zero of=/dev/null bs=1 count=3000 2>/dev/null', { timeoutMs: 60_000 });
@@ -122,7 +122,7 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
     const r = await runModule(ssh, ko['flood']!, 'tapsh_rt_flood', {
       exit: false,
       during: async (t) => {
-        await t.run('(dd if=/dev/zero of=/dev/null bs=1 count=100000000 2>/dev/null &) ; sleep 0.5');
+        await t.run('(dd if=/dev/zero of=/dev/null bs=1 count=100000 2>/dev/null &) ; sleep 0.5');
         before = (await t.run('cat /sys/kernel/debug/kprobes/list')).stdout.toString();
         await t.run('echo y > /proc/sysrq-trigger');
         await new Promise((res) => setTimeout(res, 500));
@@ -144,7 +144,7 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
     const r = await runModule(ssh, ko['flood']!, 'tapsh_rt_flood', {
       exit: false,
       during: async (t) => {
-        await t.run('(dd if=/dev/zero of=/dev/null bs=1 count=100000000 2>/dev/null &) ; sleep 0.5');
+        await t.run('(dd if=/dev/zero of=/dev/null bs=1 count=100000 2>/dev/null &) ; sleep 0.5');
         await monitorCommand(vm, 'sendkey alt-sysrq-y');
         await new Promise((res) => setTimeout(res, 500));
         after = (await t.run('cat /sys/kernel/debug/kprobes/list; killall dd; true')).stdout.toString();

@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tapsh_rt_guard.c - handlers that are too slow: a CPU busy in probe handlers more than the
- * threshold trips the overload guard. The busy-wait (delay_us per hit) stands in for a heavy
+ * threshold trips the overload guard. The busy loop (spins per hit) stands in for a heavy
  * script body; real scripts cannot delay.
  */
-#include <linux/sched/clock.h>
 #include "tap_runtime.c"
 
 static char *tcase = "";
 module_param(tcase, charp, 0444);
-static uint delay_us = 200;
-module_param(delay_us, uint, 0444);
+static uint spins = 20000;
+module_param(spins, uint, 0444);
 
 static long g_hits;
 static struct tap_lock l_hits;
@@ -17,10 +16,14 @@ static const struct tap_lockspec locks[] = { { &l_hits, 1 } };
 
 static void probe_read(struct tap_context *c)
 {
-	u64 t0 = local_clock();
+	uint i;
 
-	/* not udelay(): under qemu TCG with -cpu max it uses TPAUSE, which crashed the guest */
-	while (local_clock() - t0 < delay_us * 1000ULL)
+	/*
+	 * Count, do not watch the clock: udelay() uses TPAUSE (mis-emulated by qemu TCG) and
+	 * local_clock() may advance only per tick in the guest, so a timed wait with
+	 * interrupts off can spin forever.
+	 */
+	for (i = 0; i < spins; i++)
 		cpu_relax();
 	g_hits++;
 }
