@@ -93,6 +93,8 @@ export const MESSAGES = {
   TS4068: "semantic error: target variable '${0}' is not available in probe {1}",
   TS4069: "semantic error: tracepoint {1} has no field '${0}'; its fields are: {2}",
   TS4080: 'semantic error: in probe {0}: {1}',
+  TS4081: 'semantic error: cannot take the address of {0}: {1}',
+  TS4082: "semantic error: unable to find member '{0}' for {1} (alternatives: {2})",
   TS4072: 'semantic error: $value is write-only in procfs read probe {0} (assign what the reader gets)',
   TS4073: 'semantic error: $value is read-only in procfs write probe {0} (it holds what was written)',
   TS4074: "semantic error: '{0}' is modified inside the foreach loop that iterates over it",

@@ -10,7 +10,7 @@ import type { Pass1Context } from './pass1.js';
 import { emptyElision, forEachLiveExpr, isEmpty, liveUses, optimize, purity, type Elision } from './optimize.js';
 import { derivePoint, flatten, tracepointFieldType, type AliasEntry, type DerivedProbe } from './probes.js';
 import type { KernelModel } from '../remote/model.js';
-import { modelBtf, resolveTarget } from '../btf/targets.js';
+import { modelBtf, resolveCast, resolveTarget } from '../btf/targets.js';
 import { formatTypes } from './format.js';
 
 export { formatTypes };
@@ -495,8 +495,13 @@ class Elaborator {
       if (p.family !== 'kernel.function' && p.family !== 'kprobe.function') return false;
       // With BTF the function's parameters are known; members are decided as the checks would.
       const btf = p.family === 'kernel.function' && !p.unverified ? modelBtf(this.opts.kernel) : undefined;
-      if (!btf || p.isReturn) return true;
-      return resolveTarget(btf, String(p.detail.function), false, x.name, x.components).ok;
+      if (!btf) return true;
+      if (p.isReturn) {
+        // Parameters at return are not readable yet, but whether the function has one is known.
+        const proto = btf.funcProto(String(p.detail.function));
+        return !proto || x.name === 'return' || proto.params.some((q) => q.name === x.name);
+      }
+      return targetReadable(resolveTarget(btf, String(p.detail.function), false, x.name, x.components), x.addressOf);
     });
   }
 
@@ -519,7 +524,7 @@ class Elaborator {
   }
 
   /** `$name` needs a probe that has target variables; `$return` a return probe; tracepoint fields must exist. */
-  private checkTargetVar(unit: Unit, name: string, span: Decl['span'], written: boolean, components?: readonly TargetComponent[]): void {
+  private checkTargetVar(unit: Unit, name: string, span: Decl['span'], written: boolean, components?: readonly TargetComponent[], addressOf = false): void {
     if (unit.kind !== 'probe') return;
     for (const p of unit.probes) {
       if (p.family === 'procfs') {
@@ -540,9 +545,22 @@ class Elaborator {
       if ((p.family === 'kernel.function' || p.family === 'kprobe.function') && !p.unverified && components !== undefined) {
         const btf = modelBtf(this.opts.kernel);
         if (btf) {
-          const r = resolveTarget(btf, String(p.detail.function), p.isReturn, name, components);
+          // In a return probe a parameter means its value at entry (stap saves it): valid here, whether
+          // the translator can read it yet is pass 3's to say.
+          const r = resolveTarget(btf, String(p.detail.function), p.isReturn && name === 'return', name, components);
+          if (!r.ok && targetReadable(r, addressOf)) return;
           if (!r.ok) {
             this.error('TS4080', span, [p.point, r.message]);
+            return;
+          }
+          // Only what lives in memory has an address: not a register (an argument, $return), not a bitfield.
+          const last = r.plan.steps[r.plan.steps.length - 1];
+          if (addressOf && !r.plan.steps.some((st) => st.kind === 'deref')) {
+            this.error('TS4081', span, [name === 'return' ? '$return' : `$${name}`, 'it is held in a register']);
+            return;
+          }
+          if (addressOf && last?.kind === 'load' && last.bitSize !== undefined) {
+            this.error('TS4081', span, [`$${name}`, 'a bitfield has no address']);
             return;
           }
         }
@@ -1069,9 +1087,21 @@ class Elaborator {
       case 'cast':
       case 'autocast':
         // Checked on live code only: the optimizer may have removed a statement naming a missing variable.
-        if (e.kind === 'target' && this.reporting && this.unsure === 0) this.checkTargetVar(unit, e.name, e.span, this.writtenTargets.has(e), e.components);
+        if (e.kind === 'target' && this.reporting && this.unsure === 0) this.checkTargetVar(unit, e.name, e.span, this.writtenTargets.has(e), e.components, e.addressOf);
         for (const c of e.components) if (c.kind === 'subscript') this.expect(unit, c.index, 'long', 'a target-variable subscript');
         if (e.kind === 'cast' || e.kind === 'autocast') this.typeExpr(unit, e.operand, undefined);
+        if (e.kind === 'cast' && this.reporting && this.unsure === 0) {
+          const btf = modelBtf(this.opts.kernel);
+          // Only a member the type lacks is held against the script here (in stap's words); what the
+          // translator cannot do yet it says itself.
+          const kernelType = e.module === undefined || e.module === 'kernel' || e.module.startsWith('<');
+          const r = btf && kernelType ? resolveCast(btf, e.type, e.components) : undefined;
+          const missing = r && !r.ok ? /^(.*) has no member (\S+); its members are: (.*)$/.exec(r.message) : null;
+          if (missing) {
+            const names = missing[3]!.split(' ');
+            this.error('TS4082', e.span, [missing[2]!, missing[1]!, names.slice(0, 24).join(', ') + (names.length > 24 ? ', ...' : '')]);
+          }
+        }
         if (e.kind === 'target' && e.components.length === 0 && !e.addressOf && !e.pretty) {
           const t = this.tracepointVarType(unit, e.name, want);
           if (t !== null) return t;
@@ -1204,6 +1234,11 @@ class Elaborator {
       ],
     };
   }
+}
+
+/** A resolved target, or one that only fails because its value is a struct, when its address is what is asked for. */
+function targetReadable(r: ReturnType<typeof resolveTarget>, addressOf: boolean): boolean {
+  return r.ok || (addressOf && /only numbers, pointers and char arrays can be read/.test(r.message));
 }
 
 function isLvalue(e: Expr): boolean {

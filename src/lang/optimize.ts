@@ -36,17 +36,9 @@ export function optimize(units: readonly Unit[], pure: (f: FuncSym) => boolean, 
         const sym = u.bindings.get(t) as VarSym | undefined;
         return !!sym && sym.scope !== 'global' && (uses.get(sym)?.reads ?? 0) === 0;
       };
-      // An increment's value is a read of its operand, so only increments whose value is discarded can die.
-      const discarded = new Set<Expr>();
-      forEachLiveStmt(u, el, (s) => {
-        if (s.kind === 'exprStmt') discarded.add(s.expr);
-        if (s.kind === 'for') {
-          if (s.init) discarded.add(s.init);
-          if (s.step) discarded.add(s.step);
-        }
-      });
       forEachLiveExpr(u, el, (e) => {
-        if ((e.kind === 'assign' && isDeadTarget(e.target)) || (e.kind === 'crement' && discarded.has(e) && isDeadTarget(e.operand))) {
+        // stap 4.8 elides only plain `=` stores: `x += 1` and `x++` on an unread local stay (checked with the oracle).
+        if (e.kind === 'assign' && e.op === '=' && isDeadTarget(e.target)) {
           if (!el.stores.has(e)) {
             el.stores.add(e);
             changed = true;
