@@ -37,6 +37,8 @@ export interface TargetPlan {
   result: { kind: 'long' } | { kind: 'string'; maxLen: number };
   /** The C type of the final value, for messages and -L. */
   typeName: string;
+  /** Its BTF type id (for pretty-printing). */
+  typeId: number;
 }
 
 export type Resolution = { ok: true; plan: TargetPlan } | { ok: false; message: string };
@@ -79,7 +81,7 @@ function isCharArray(btf: Btf, t: BtfType): boolean {
  * Resolves a target variable in a probe on `fn` (entry, or return when `isReturn`). Subscripts
  * are resolved with index placeholders: `index` steps carry the position of their component.
  */
-export function resolveTarget(btf: Btf, fn: string, isReturn: boolean, name: string, components: readonly TargetComponent[]): Resolution {
+export function resolveTarget(btf: Btf, fn: string, isReturn: boolean, name: string, components: readonly TargetComponent[], wantAddress = false): Resolution {
   const proto = btf.funcProto(fn);
   if (!proto) return { ok: false, message: `no type information (BTF) for function ${fn}; its arguments cannot be read` };
   let typeId: number;
@@ -106,7 +108,7 @@ export function resolveTarget(btf: Btf, fn: string, isReturn: boolean, name: str
   const baseInfo = scalarInfo(btf, btf.resolve(typeId));
   if (!baseInfo) return { ok: false, message: `$${name} has type ${btf.typeName(typeId)}, which tapsh cannot read` };
 
-  return walk(btf, base, baseInfo, typeId, '$' + name, components);
+  return walk(btf, base, baseInfo, typeId, '$' + name, components, false, wantAddress);
 }
 
 /**
@@ -124,7 +126,7 @@ export function resolveCast(btf: Btf, typeName: string, components: readonly Tar
   return walk(btf, { kind: 'expr' }, { size: 8, signed: false }, id, `@cast(..., "${typeName}")`, components, true);
 }
 
-function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: boolean }, typeId: number, path: string, components: readonly TargetComponent[], startAtAddress = false): Resolution {
+function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: boolean }, typeId: number, path: string, components: readonly TargetComponent[], startAtAddress = false, wantAddress = false): Resolution {
   const steps: TargetStep[] = [];
   // State: either we hold a value of typeId (addr=false) or the address of an object of typeId (addr=true).
   let atAddress = startAtAddress;
@@ -156,7 +158,7 @@ function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: bool
         const byteOff = Math.floor(m.bitOffset / 8) & ~(info.size - 1);
         steps.push({ kind: 'offset', bytes: byteOff });
         steps.push({ kind: 'load', size: info.size, signed: info.signed, bitOffset: m.bitOffset - byteOff * 8, bitSize: m.bitSize });
-        return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(m.type) } };
+        return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(m.type), typeId: m.type } };
       }
       if (m.bitOffset % 8) return { ok: false, message: `member ${c.name} is not byte-aligned` };
       if (m.bitOffset) steps.push({ kind: 'offset', bytes: m.bitOffset / 8 });
@@ -184,14 +186,29 @@ function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: bool
 
   const final = btf.resolve(typeId);
   if (atAddress && isCharArray(btf, final)) {
-    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'string', maxLen: final.array!.count }, typeName: btf.typeName(typeId) } };
+    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'string', maxLen: final.array!.count }, typeName: btf.typeName(typeId), typeId } };
   }
   if (atAddress && final.kind === BtfKind.Array) {
     // An array used as a value is its address, as in C.
-    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId) } };
+    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId), typeId } };
+  }
+  if (atAddress && wantAddress && (final.kind === BtfKind.Struct || final.kind === BtfKind.Union)) {
+    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId), typeId } };
   }
   const info = scalarInfo(btf, final);
   if (!info) return { ok: false, message: `${path} is a ${btf.typeName(typeId)}; only numbers, pointers and char arrays can be read (try ->member)` };
   if (atAddress) steps.push({ kind: 'load', size: info.size, signed: info.signed });
-  return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId) } };
+  return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId), typeId } };
+}
+
+/** The BTF type of `$name...` in a probe on `fn`, if it resolves (for pretty-printing decisions). */
+export function targetTypeId(btf: Btf, fn: string, name: string, components: readonly TargetComponent[]): number | undefined {
+  const r = resolveTarget(btf, fn, name === 'return', name, components, true);
+  return r.ok ? r.plan.typeId : undefined;
+}
+
+/** A plan ending at the address of an inline struct or union (`$p->se` for `$p->se$$`). */
+export function resolveAddress(btf: Btf, fn: string, name: string, components: readonly TargetComponent[]): { plan: TargetPlan; typeId: number } | undefined {
+  const r = resolveTarget(btf, fn, name === 'return', name, components, true);
+  return r.ok ? { plan: r.plan, typeId: r.plan.typeId } : undefined;
 }

@@ -7,7 +7,7 @@ import { assertNever } from './ast.js';
 import { diag, type DiagCode, type Diagnostic } from './diagnostics.js';
 import { loadLibrary, type Library } from './library.js';
 import type { Pass1Context } from './pass1.js';
-import { emptyElision, forEachLiveExpr, isEmpty, liveUses, optimize, purity, type Elision } from './optimize.js';
+import { emptyElision, forEachLiveExpr, forEachLiveStmt, isEmpty, liveUses, optimize, purity, type Elision } from './optimize.js';
 import { derivePoint, flatten, tracepointFieldType, type AliasEntry, type DerivedProbe } from './probes.js';
 import type { KernelModel } from '../remote/model.js';
 import { modelBtf, resolveCast, resolveTarget } from '../btf/targets.js';
@@ -524,7 +524,7 @@ class Elaborator {
   }
 
   /** `$name` needs a probe that has target variables; `$return` a return probe; tracepoint fields must exist. */
-  private checkTargetVar(unit: Unit, name: string, span: Decl['span'], written: boolean, components?: readonly TargetComponent[], addressOf = false): void {
+  private checkTargetVar(unit: Unit, name: string, span: Decl['span'], written: boolean, components?: readonly TargetComponent[], addressOf = false, pretty = 0): void {
     if (unit.kind !== 'probe') return;
     for (const p of unit.probes) {
       if (p.family === 'procfs') {
@@ -547,7 +547,8 @@ class Elaborator {
         if (btf) {
           // In a return probe a parameter means its value at entry (stap saves it): valid here, whether
           // the translator can read it yet is pass 3's to say.
-          const r = resolveTarget(btf, String(p.detail.function), p.isReturn && name === 'return', name, components);
+          // `$p->se$$` pretty-prints a struct: its address is what is needed then.
+          const r = resolveTarget(btf, String(p.detail.function), p.isReturn && name === 'return', name, components, pretty > 0);
           if (!r.ok && targetReadable(r, addressOf)) return;
           if (!r.ok) {
             this.error('TS4080', span, [p.point, r.message]);
@@ -573,6 +574,81 @@ class Elaborator {
           return;
         }
       }
+    }
+  }
+
+  /**
+   * `p->member` on a script value: when the value's kernel type is known (it came from a $target
+   * variable, a @cast, or a local or function return holding one), a member the type lacks is an
+   * error, as stap reports it. Values of unknown type are left to the translator.
+   */
+  private checkAutocast(unit: Unit, e: Extract<Expr, { kind: 'autocast' }>): void {
+    const btf = modelBtf(this.opts.kernel);
+    const struct = btf ? this.pointedStruct(unit, e.operand, new Set()) : undefined;
+    if (!btf || !struct) return;
+    const r = resolveCast(btf, struct, e.components);
+    const missing = !r.ok ? /^(.*) has no member (\S+); its members are: (.*)$/.exec(r.message) : null;
+    if (missing) {
+      const names = missing[3]!.split(' ');
+      this.error('TS4082', e.span, [missing[2]!, missing[1]!, names.slice(0, 24).join(', ') + (names.length > 24 ? ', ...' : '')]);
+    }
+  }
+
+  /** "struct NAME" when `e` is known to hold a pointer to a kernel struct or union (array keys and values carry no type, as in stap). */
+  private pointedStruct(unit: Unit, e: Expr, seen: Set<unknown>): string | undefined {
+    const btf = modelBtf(this.opts.kernel);
+    if (!btf || seen.has(e)) return undefined;
+    seen.add(e);
+    const pointer = (typeName: string): string | undefined => /^((?:struct|union) \w+) \*$/.exec(typeName)?.[1];
+    switch (e.kind) {
+      case 'target': {
+        if (unit.kind !== 'probe' || e.pretty) return undefined;
+        const p = unit.probes[0];
+        if (!p || p.family !== 'kernel.function' || p.unverified) return undefined;
+        const r = resolveTarget(btf, String(p.detail.function), p.isReturn && e.name === 'return', e.name, e.components);
+        if (r.ok) return e.addressOf ? undefined : pointer(r.plan.typeName);
+        return undefined;
+      }
+      case 'cast': {
+        if (e.pretty || !(e.module === undefined || e.module === 'kernel' || e.module.startsWith('<'))) return undefined;
+        const base = /^\s*(struct|union)?\s*([A-Za-z_]\w*)\s*$/.exec(e.type);
+        if (!base) return undefined;
+        if (e.components.length === 0) return e.addressOf ? `${base[1] ?? 'struct'} ${base[2]}` : undefined;
+        const r = resolveCast(btf, e.type, e.components);
+        if (!r.ok) return undefined;
+        return e.addressOf ? /^((?:struct|union) \w+)$/.exec(r.plan.typeName)?.[1] : pointer(r.plan.typeName);
+      }
+      case 'autocast': {
+        const inner = this.pointedStruct(unit, e.operand, seen);
+        if (!inner || e.pretty) return undefined;
+        const r = resolveCast(btf, inner, e.components);
+        if (!r.ok) return undefined;
+        return e.addressOf ? /^((?:struct|union) \w+)$/.exec(r.plan.typeName)?.[1] : pointer(r.plan.typeName);
+      }
+      case 'assign':
+        return e.op === '=' ? this.pointedStruct(unit, e.value, seen) : undefined;
+      case 'symbol': {
+        const sym = unit.bindings.get(e);
+        if (!sym || sym.kind !== 'var' || sym.scope !== 'local') return undefined;
+        // Every plain store to the local must agree.
+        const found = new Set<string | undefined>();
+        forEachLiveExpr(unit, this.elision, (x) => {
+          if (x.kind === 'assign' && x.target.kind === 'symbol' && unit.bindings.get(x.target) === sym) found.add(x.op === '=' ? this.pointedStruct(unit, x.value, seen) : undefined);
+        });
+        return found.size === 1 ? [...found][0] : undefined;
+      }
+      case 'call': {
+        const f = unit.bindings.get(e);
+        const fu = f?.kind === 'function' ? this.funcUnits.get(f) : undefined;
+        if (!fu) return undefined;
+        const found = new Set<string | undefined>();
+        forEachLiveStmt(fu, this.elision, (st) => {
+          if (st.kind === 'return' && st.value) found.add(this.pointedStruct(fu, st.value, seen));
+        });
+        return found.size === 1 ? [...found][0] : undefined;
+      }
+      default:
+        return undefined;
     }
   }
 
@@ -1087,9 +1163,10 @@ class Elaborator {
       case 'cast':
       case 'autocast':
         // Checked on live code only: the optimizer may have removed a statement naming a missing variable.
-        if (e.kind === 'target' && this.reporting && this.unsure === 0) this.checkTargetVar(unit, e.name, e.span, this.writtenTargets.has(e), e.components, e.addressOf);
+        if (e.kind === 'target' && this.reporting && this.unsure === 0) this.checkTargetVar(unit, e.name, e.span, this.writtenTargets.has(e), e.components, e.addressOf, e.pretty);
         for (const c of e.components) if (c.kind === 'subscript') this.expect(unit, c.index, 'long', 'a target-variable subscript');
         if (e.kind === 'cast' || e.kind === 'autocast') this.typeExpr(unit, e.operand, undefined);
+        if (e.kind === 'autocast' && this.reporting && this.unsure === 0) this.checkAutocast(unit, e);
         if (e.kind === 'cast' && this.reporting && this.unsure === 0) {
           const btf = modelBtf(this.opts.kernel);
           // Only a member the type lacks is held against the script here (in stap's words); what the

@@ -9,7 +9,8 @@ import type { FuncSym, Resolved, Ty, Unit, VarSym } from '../lang/elaborate.js';
 import type { DerivedProbe } from '../lang/probes.js';
 import type { KernelModel, TracepointField } from '../remote/model.js';
 import { CWriter, cString } from './cwriter.js';
-import { modelBtf, resolveCast, resolveTarget, type TargetPlan } from '../btf/targets.js';
+import { modelBtf, resolveAddress, resolveCast, resolveTarget, targetTypeId, type TargetPlan } from '../btf/targets.js';
+import { Btf, BtfKind } from '../btf/btf.js';
 
 export interface TranslateOptions {
   moduleName: string;
@@ -138,6 +139,27 @@ class Translator {
     w.line('#include <linux/string.h>');
     w.line('#include <linux/ptrace.h>');
     w.line('#include <linux/jiffies.h>');
+    w.line('');
+    w.line('/* Appends for pretty-printed values ($var$, $$parms): truncate at TAP_MAXSTRINGLEN like every string. */');
+    w.line('static __maybe_unused void tap_pretty_append(char *dst, const char *s)');
+    w.line('{');
+    w.line('\tsize_t n = strlen(dst);');
+    w.line('');
+    w.line('\tif (n < TAP_MAXSTRINGLEN - 1)');
+    w.line('\t\tstrscpy(dst + n, s, TAP_MAXSTRINGLEN - n);');
+    w.line('}');
+    w.line('');
+    w.line('static __maybe_unused __printf(2, 3) void tap_pretty_appendf(char *dst, const char *fmt, ...)');
+    w.line('{');
+    w.line('\tsize_t n = strlen(dst);');
+    w.line('\tva_list ap;');
+    w.line('');
+    w.line('\tif (n >= TAP_MAXSTRINGLEN - 1)');
+    w.line('\t\treturn;');
+    w.line('\tva_start(ap, fmt);');
+    w.line('\tvscnprintf(dst + n, TAP_MAXSTRINGLEN - n, fmt, ap);');
+    w.line('\tva_end(ap);');
+    w.line('}');
     w.line('');
     this.emitEmbeddedDecls();
     this.emitGlobals();
@@ -861,6 +883,7 @@ class Translator {
       case 'cast':
         return this.castExpr(ctx, e);
       case 'contextVars':
+        return this.contextVars(ctx, e);
       case 'atVar':
       case 'autocast':
       case 'defined':
@@ -870,7 +893,7 @@ class Translator {
       case 'const':
       case 'register':
       case 'deref':
-        throw new Unsupported(`${e.kind === 'contextVars' ? '$$' + e.which : '@' + e.kind} is not built yet (needs the BTF-backed model)`, e.span);
+        throw new Unsupported(`@${e.kind} is not built yet`, e.span);
       default:
         return assertNever(e, 'expression');
     }
@@ -901,7 +924,8 @@ class Translator {
 
   /** `$arg->member[i]...` in a kernel function probe, read through the fault-tolerant accessors (BTF layout). */
   private functionTarget(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>, p: DerivedProbe): string {
-    if (e.pretty || e.addressOf) throw new Unsupported(`$${e.name}${e.pretty ? '$'.repeat(e.pretty) : ''}: pretty-printing and & are not built yet`, e.span);
+    if (e.addressOf) throw new Unsupported(`&$${e.name}: taking addresses is not built yet`, e.span);
+    if (e.pretty) return this.prettyTarget(ctx, e, p);
     const btf = modelBtf(this.opts.kernel);
     if (!btf) throw new Unsupported(`$${e.name}: the kernel model has no BTF, so function arguments cannot be located`, e.span);
     const r = resolveTarget(btf, String(p.detail['function']), p.isReturn, e.name, e.components);
@@ -979,6 +1003,149 @@ class Translator {
       return t;
     }
     return v;
+  }
+
+  /**
+   * `$$parms`, `$$vars`, `$$locals`, `$$return` (with `$`/`$$` suffixes) in kernel function probes,
+   * as stap prints them: `name=0x...` pairs, or with `$` the pointed-to values pretty-printed.
+   */
+  private contextVars(ctx: UnitCtx, e: Extract<Expr, { kind: 'contextVars' }>): string {
+    const p = ctx.probe;
+    if (!p || (p.family !== 'kernel.function' && p.family !== 'kprobe.function')) {
+      throw new Unsupported(`$$${e.which} is available in kernel.function probes (tracepoint probes have their fields by name)`, e.span);
+    }
+    const btf = modelBtf(this.opts.kernel);
+    const proto = btf?.funcProto(String(p.detail['function']));
+    if (!btf || !proto) throw new Unsupported(`$$${e.which}: no BTF prototype for ${String(p.detail['function'])}`, e.span);
+    const names: string[] = [];
+    if (e.which === 'parms' || e.which === 'vars') names.push(...proto.params.map((x) => x.name));
+    else if (e.which === 'return') {
+      if (!p.isReturn) throw new Unsupported('$$return is only available in .return probes', e.span);
+      if (proto.ret !== 0) names.push('return');
+    } else if (e.which !== 'locals') throw new Unsupported(`$$${e.which} is not a context variable of kernel function probes`, e.span);
+    const dst = ctx.frame.strTemp();
+    const w = ctx.w;
+    w.line(`${dst}[0] = '\\0';`);
+    this.setLast(ctx, cString(`identifier '$$${e.which}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
+    names.forEach((name, i) => {
+      if (p.isReturn && name !== 'return') return; // parameters at return need @entry (not built yet)
+      const r = resolveTarget(btf, String(p.detail['function']), p.isReturn, name, []);
+      if (!r.ok) return;
+      w.line(`tap_pretty_append(${dst}, ${cString(`${i > 0 ? ' ' : ''}${name}=`)});`);
+      const v = this.emitPlan(ctx, r.plan, [], undefined, e.span);
+      const t = btf.resolve(name === 'return' ? proto.ret : proto.params[i]!.type);
+      if (e.pretty && t.kind === BtfKind.Ptr) this.prettyPointee(ctx, btf, t.ref, v, dst, e.pretty);
+      else this.prettyScalar(ctx, btf, name === 'return' ? proto.ret : proto.params[i]!.type, v, dst, true);
+    });
+    return dst;
+  }
+
+  /** `$var$` / `$var$$` (also after `->member`): the value pretty-printed into a string. */
+  private prettyTarget(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>, p: DerivedProbe): string {
+    const btf = modelBtf(this.opts.kernel);
+    if (!btf) throw new Unsupported(`$${e.name}: the kernel model has no BTF`, e.span);
+    const r = resolveTarget(btf, String(p.detail['function']), p.isReturn, e.name, e.components);
+    const dst = ctx.frame.strTemp();
+    const w = ctx.w;
+    w.line(`${dst}[0] = '\\0';`);
+    this.setLast(ctx, cString(`identifier '$${e.name}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
+    if (r.ok) {
+      const typeId = targetTypeId(btf, String(p.detail['function']), e.name, e.components);
+      const v = this.emitPlan(ctx, r.plan, e.components, undefined, e.span);
+      const t = typeId !== undefined ? btf.resolve(typeId) : undefined;
+      if (t && t.kind === BtfKind.Ptr) this.prettyPointee(ctx, btf, t.ref, v, dst, e.pretty);
+      else if (r.plan.result.kind === 'string') w.line(`tap_pretty_append(${dst}, "\\""); tap_pretty_append(${dst}, ${v}); tap_pretty_append(${dst}, "\\"");`);
+      else if (typeId !== undefined) this.prettyScalar(ctx, btf, typeId, v, dst, false);
+      return dst;
+    }
+    // An inline struct (e.g. `$p->se$$`): print it from its address.
+    const at = resolveAddress(btf, String(p.detail['function']), e.name, e.components);
+    if (!at) throw new Unsupported(r.message, e.span);
+    const v = this.emitPlan(ctx, at.plan, e.components, undefined, e.span);
+    this.prettyStruct(ctx, btf, at.typeId, v, dst, e.pretty === 2 ? 64 : 1);
+    return dst;
+  }
+
+  /** A number as stap pretty-prints it: pointers 0x-hex, others decimal (hex everywhere with `hexAll`). */
+  private prettyScalar(ctx: UnitCtx, btf: Btf, typeId: number, v: string, dst: string, hexAll: boolean): void {
+    const t = btf.resolve(typeId);
+    if (hexAll || t.kind === BtfKind.Ptr) ctx.w.line(`tap_pretty_appendf(${dst}, "0x%lx", (unsigned long)${v});`);
+    else if (t.kind === BtfKind.Int && !t.intEncoding?.signed && t.size === 8) ctx.w.line(`tap_pretty_appendf(${dst}, "%lu", (unsigned long)${v});`);
+    else ctx.w.line(`tap_pretty_appendf(${dst}, "%ld", (long)${v});`);
+  }
+
+  /** What a pointer points to: a struct printed one level (or fully for `$$`), a char pointer as a string. */
+  private prettyPointee(ctx: UnitCtx, btf: Btf, targetId: number, addr: string, dst: string, pretty: number): void {
+    const t = btf.resolve(targetId);
+    const w = ctx.w;
+    if (t.kind === BtfKind.Struct || t.kind === BtfKind.Union) {
+      w.open(`if (${addr})`);
+      this.prettyStruct(ctx, btf, targetId, addr, dst, pretty === 2 ? 64 : 1);
+      w.orElse();
+      w.line(`tap_pretty_append(${dst}, "0x0");`);
+      w.close();
+    } else if (t.kind === BtfKind.Int && t.size === 1) {
+      const s = ctx.frame.strTemp();
+      w.line(`tap_kernel_string(c, ${s}, (unsigned long)${addr}, TAP_MAXSTRINGLEN);`);
+      this.check(ctx);
+      w.line(`tap_pretty_append(${dst}, "\\""); tap_pretty_append(${dst}, ${s}); tap_pretty_append(${dst}, "\\"");`);
+    } else {
+      w.line(`tap_pretty_appendf(${dst}, "0x%lx", (unsigned long)${addr});`);
+    }
+  }
+
+  /**
+   * `{.a=1, .b=0x..., .c={...}}` for the struct at `addr`; nested structs are expanded while
+   * `depth` allows, else `{...}`. Stops reading once the string is full, as stap's output does.
+   */
+  private prettyStruct(ctx: UnitCtx, btf: Btf, typeId: number, addr: string, dst: string, depth: number): void {
+    const w = ctx.w;
+    const t = btf.resolve(typeId);
+    w.line(`tap_pretty_append(${dst}, "{");`);
+    (t.members ?? []).forEach((m, i) => {
+      const sep = i > 0 ? ', ' : '';
+      const label = m.name ? `${sep}.${m.name}=` : sep;
+      const mt = btf.resolve(m.type);
+      w.open(`if (strlen(${dst}) < TAP_MAXSTRINGLEN - 1)`);
+      w.line(`tap_pretty_append(${dst}, ${cString(label)});`);
+      const at = `(unsigned long)${addr} + ${Math.floor(m.bitOffset / 8)}`;
+      if (mt.kind === BtfKind.Struct || mt.kind === BtfKind.Union) {
+        if (depth > 1) this.prettyStruct(ctx, btf, m.type, `(${at})`, dst, depth - 1);
+        else w.line(`tap_pretty_append(${dst}, "{...}");`);
+      } else if (mt.kind === BtfKind.Array) {
+        const elem = btf.resolve(mt.array!.elem);
+        if (elem.kind === BtfKind.Int && elem.size === 1) {
+          const mark = ctx.frame.mark();
+          const s = ctx.frame.strTemp();
+          w.line(`tap_kernel_string(c, ${s}, ${at}, ${Math.min(mt.array!.count, 4096)});`);
+          this.check(ctx);
+          w.line(`tap_pretty_append(${dst}, "\\""); tap_pretty_append(${dst}, ${s}); tap_pretty_append(${dst}, "\\"");`);
+          ctx.frame.release(mark);
+        } else {
+          w.line(`tap_pretty_append(${dst}, "[...]");`);
+        }
+      } else if ([BtfKind.Int, BtfKind.Enum, BtfKind.Enum64, BtfKind.Ptr].includes(mt.kind)) {
+        const size = mt.kind === BtfKind.Ptr ? 8 : mt.size;
+        const mark = ctx.frame.mark();
+        const v = ctx.frame.longTemp();
+        if (m.bitSize) {
+          const byteOff = Math.floor(m.bitOffset / 8) & ~(size - 1);
+          w.line(`${v} = tap_kread(c, (unsigned long)${addr} + ${byteOff}, ${size}, 0);`);
+          this.check(ctx);
+          w.line(`${v} = (long)(((unsigned long)${v} >> ${m.bitOffset - byteOff * 8}) & ((1UL << ${m.bitSize}) - 1));`);
+        } else {
+          const signed = mt.kind === BtfKind.Int ? !!mt.intEncoding?.signed : mt.kind !== BtfKind.Ptr;
+          w.line(`${v} = tap_kread(c, ${at}, ${size}, ${signed ? 1 : 0});`);
+          this.check(ctx);
+        }
+        this.prettyScalar(ctx, btf, m.type, v, dst, false);
+        ctx.frame.release(mark);
+      } else {
+        w.line(`tap_pretty_append(${dst}, "?");`);
+      }
+      w.close();
+    });
+    w.line(`tap_pretty_append(${dst}, "}");`);
   }
 
   private binary(ctx: UnitCtx, e: Binary): string {
