@@ -58,8 +58,9 @@ function verdict(run, want) {
     if (run.code === 0) return { status: 'pass' };
     const why = unsupportedReason(run.stderr);
     if (why) return { status: 'unsupported', detail: why };
-    const gap = /the '([^']+)' probe family is not supported/.exec(run.stderr);
-    if (gap) return { status: 'fail', detail: `tapset gap: no '${gap[1]}' probe alias in tapsets/ (${firstError(run.stderr)})` };
+    const first = firstError(run.stderr);
+    const gap = /the '([^']+)' probe family is not supported/.exec(first);
+    if (gap) return { status: 'fail', detail: `tapset gap: no '${gap[1]}' probe alias in tapsets/ (${first})` };
     return { status: 'fail', detail: firstError(run.stderr) || `exit ${run.code} without a message` };
   }
   if (run.code === 0) return { status: 'fail', detail: 'accepted' };

@@ -1,0 +1,131 @@
+// Passes 1+2 on a script that calls (nearly) every function of the tapset library: in-process ms, and whole `tapsh -p2` processes against node's own startup.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const CLI = join(root, 'bin/tapsh.js');
+const userCache = join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/tmp', '.cache'), 'tapsh');
+
+/** Every public tapset function whose parameters are all typed, called with arguments of those types. */
+function libraryScript() {
+  const calls = [];
+  const seen = new Set();
+  const walk = (d) => {
+    for (const n of readdirSync(d, { withFileTypes: true })) {
+      if (n.isDirectory()) walk(join(d, n.name));
+      else if (n.name.endsWith('.stp')) {
+        const text = readFileSync(join(d, n.name), 'utf8');
+        for (const m of text.matchAll(/^function\s+([A-Za-z]\w*)\s*(?::\s*(long|string))?\s*\(([^)]*)\)/gm)) {
+          const [, name, ret, params] = m;
+          const ps = params.trim() ? params.split(',').map((p) => /:\s*(long|string)\s*$/.exec(p.trim())?.[1]) : [];
+          if (ps.some((p) => !p) || seen.has(`${name}/${ps.length}`) || name === 'exit' || name === 'error') continue;
+          seen.add(`${name}/${ps.length}`);
+          const call = `${name}(${ps.map((p) => (p === 'long' ? '0' : '""')).join(', ')})`;
+          calls.push(ret ? `\tprintln(${call})` : `\t${call}`);
+        }
+      }
+    }
+  };
+  walk(join(root, 'tapsets'));
+  return { text: `probe begin {\n${calls.join('\n')}\n}\n`, count: calls.length };
+}
+
+function timeProcess(args, env) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr.slice(0, 2000)}`);
+  return ms;
+}
+
+/** In a fresh node: pass 1+2 timed around elaborateScript only, first call and repeated calls. */
+const INPROCESS = `
+const { elaborateScript } = await import(process.argv[1]);
+const { cachedModelForRelease } = await import(process.argv[2]);
+const { hostKernels } = await import(process.argv[3]);
+const text = require('node:fs').readFileSync(process.argv[4], 'utf8');
+const cacheDir = process.argv[5] || undefined;
+const release = hostKernels()[0]?.release;
+const kernelModel = release ? cachedModelForRelease(release) : undefined;
+const once = () => {
+  const t0 = performance.now();
+  const r = elaborateScript({ text, fileName: 'lib.stp', scriptArgs: [], includeDirs: [], guru: true, unoptimized: false, suppressWarnings: true, warningsAreErrors: false, kernelModel, cacheDir });
+  if (!r.resolved) throw new Error(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message).join('\\n'));
+  return performance.now() - t0;
+};
+const first = once();
+const again = [];
+for (let i = 0; i < 5; i++) again.push(once());
+console.log(JSON.stringify({ first, again: again.sort((a, b) => a - b)[2] }));
+`;
+
+function inProcess(scriptFile, cacheDir) {
+  const r = spawnSync(process.execPath, ['--input-type=commonjs', '-e', `(async () => { ${INPROCESS} })().catch((e) => { console.error(e.message); process.exit(1); })`,
+    join(root, 'dist/lang/pass2.js'), join(root, 'dist/remote/capture.js'), join(root, 'dist/build/buildtree.js'), scriptFile, cacheDir ?? ''], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr.slice(0, 2000));
+  return JSON.parse(r.stdout);
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x) => Math.round(x);
+
+export async function run() {
+  const work = mkdtempSync(join(tmpdir(), 'tapsh-bench-passes-'));
+  try {
+    const { text, count } = libraryScript();
+    const file = join(work, 'lib.stp');
+    writeFileSync(file, text);
+    // A cache directory holding only the captured kernel model: parsed tapsets start cold.
+    const fresh = () => {
+      const d = mkdtempSync(join(work, 'cache-'));
+      try { symlinkSync(join(userCache, 'kernels'), join(d, 'kernels')); } catch { /* no model captured: probe points go unverified */ }
+      return d;
+    };
+    const warmCache = fresh();
+    timeProcess([CLI, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: warmCache }); // fills the parsed-tapset cache
+    const floor = [];
+    const cold = [];
+    const warm = [];
+    const inCold = [];
+    const inWarm = [];
+    const inAgain = [];
+    for (let i = 0; i < RUNS; i++) {
+      floor.push(timeProcess(['-e', '0']));
+      cold.push(timeProcess([CLI, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: fresh() }));
+      warm.push(timeProcess([CLI, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: warmCache }));
+      const c = inProcess(file, undefined);
+      const w = inProcess(file, join(warmCache, 'lang'));
+      inCold.push(c.first);
+      inWarm.push(w.first);
+      inAgain.push(w.again);
+    }
+    const f = median(floor);
+    const row = (what, xs, ratio = true) => `| ${what} | ${fmt(median(xs))} | ${xs.map(fmt).join(', ')} | ${ratio ? (median(xs) / f).toFixed(2) : '—'} |`;
+    const table = [
+      `# Passes 1+2 on a script calling ${count} tapset functions (every public one with typed parameters; ${RUNS} runs, medians)`,
+      '',
+      'Command: `npm run bench -- passes` (BENCH_RUNS to change the run count). Aim (issue 3): pass 1+2 under 150 ms.',
+      `Measured: ${new Date().toISOString()} on ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end; with the lab kernel's captured model when one is cached.`,
+      '"Parsed-tapset cache" is the on-disk cache of indexed and parsed tapsets (`$TAPSH_CACHE_DIR/lang`); stap itself is not installed here, so there is no stap column.',
+      '',
+      '| what | median ms | runs (ms) | ratio to node startup |',
+      '|---|---|---|---|',
+      `| floor: node startup (\`node -e 0\`) | ${fmt(f)} | ${floor.map(fmt).join(', ')} | 1.00 |`,
+      row('`tapsh -p2` process, parsed-tapset cache cold', cold),
+      row('`tapsh -p2` process, parsed-tapset cache warm', warm),
+      row('pass 1+2 in-process (elaborateScript), first call, no disk cache', inCold, false),
+      row('pass 1+2 in-process, first call, warm disk cache', inWarm, false),
+      row('pass 1+2 in-process, repeated (library already in memory)', inAgain, false),
+      '',
+    ].join('\n');
+    console.log(table);
+    mkdirSync(join(root, 'bench/results'), { recursive: true });
+    writeFileSync(join(root, 'bench/results/passes.md'), table);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
