@@ -99,6 +99,25 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     expect(r.out.toString()).toMatch(/^1 \S+ 1\n/);
   });
 
+  it('pretty-prints structs like stap: $$parms, $p$, $p->se$$ (shapes from stap 4.8 on the same kernel types)', async () => {
+    const r = await tapsh(['-c', 'sh -c "true & wait"', '-e',
+      'global n; probe kernel.function("wake_up_new_task") { if (n++ == 0) { println($$parms); println($p$); println($p->se$$) } }']);
+    expect(r.code, r.err).toBe(0);
+    const [parms, task, se] = r.out.toString().split('\n');
+    expect(parms).toMatch(/^p=0x[0-9a-f]+$/);
+    // stap printed these for a struct task_struct and a struct sched_entity (test/e2e/oracle/); values differ, shapes must not.
+    const shape = (s: string) => s.replace(/0x[0-9a-f]+/g, '0xH').replace(/=-?\d+/g, '=N');
+    const same = (ours: string, theirs: string) => {
+      const a = shape(ours);
+      const b = shape(theirs);
+      const n = Math.min(a.length, b.length) - 40; // both are cut at 511 characters, at different places
+      expect(a.slice(0, n)).toBe(b.slice(0, n));
+    };
+    expect(task!.length).toBe(511);
+    same(task!, readFileSync(join(REPO, 'test/e2e/oracle/pretty2.out'), 'utf8').split('\n')[0]!);
+    same(se!, readFileSync(join(REPO, 'test/e2e/oracle/pretty3.out'), 'utf8').split('\n')[0]!);
+  });
+
   it('names what exists when a target variable is wrong', async () => {
     const r = await tapsh(['-p2', '-e', 'probe kernel.function("vfs_read") { println($file->f_nope) }']);
     expect(r.code).toBe(1);
