@@ -189,23 +189,43 @@ struct tap_script {
 
 /**
  * struct tap_context - per-CPU state of the running handler
- * Fields the generated code may use directly are documented in README.md.
+ * @busy: reentrancy guard (1 while a handler runs on this CPU)
+ * @error: an error is pending, its message in @errbuf (generated code reads it)
+ * @probe: the probe that fired (generated code: ->pp, ->symbol)
+ * @regs: registers at the hit, NULL for begin/end (generated code)
+ * @ri: kretprobe instance in .return handlers (generated code)
+ * @tp_raw: tracepoint record in the tracefs format layout (read with tap_tp_*)
+ * @tp_size: its size
+ * @actions: statements counted so far (TAP_ACTIONS)
+ * @maxaction: this hit's limit (MAXACTION or MAXACTION_INTERRUPTIBLE)
+ * @nesting: function call depth (TAP_FUNC_ENTER)
+ * @last_stmt: where the next error happens, set by generated code
+ * @irqflags: interrupt state to restore at exit
+ * @t0: local_clock() at entry
+ * @ovl_start: overload guard window start
+ * @ovl_time: handler time in that window
+ * @hits: hits on this CPU
+ * @frame_top: bytes of @frames in use
+ * @outlen: bytes of @outbuf in use
+ * @errbuf: the pending error's message
+ * @outbuf: the handler's output, flushed as one OUTPUT record
+ * @frames: locals of the handler and its functions (tap_frame_push)
  */
 struct tap_context {
 	atomic_t busy;
-	int error;			/* an error is pending (message in errbuf) */
+	int error;
 	const struct tap_probe *probe;
-	struct pt_regs *regs;		/* registers at the probe (may be NULL) */
-	struct kretprobe_instance *ri;	/* kretprobe instance for .return probes */
-	const void *tp_raw;		/* tracepoint record (tracefs format layout) */
+	struct pt_regs *regs;
+	struct kretprobe_instance *ri;
+	const void *tp_raw;
 	u32 tp_size;
 	long actions;
 	long maxaction;
 	int nesting;
-	const char *last_stmt;		/* "identifier 'x' at a.stp:3:5", set by generated code */
+	const char *last_stmt;
 	unsigned long irqflags;
 	u64 t0;
-	u64 ovl_start, ovl_time;	/* overload guard window */
+	u64 ovl_start, ovl_time;
 	u64 hits;
 	u32 frame_top;
 	u32 outlen;
@@ -303,22 +323,31 @@ enum tap_hist_kind {
  * @stop: linear: end of the range
  * @interval: linear: bucket width
  * @nbuckets: buckets counted (computed by tap_hist_init)
+ * @shift: @variance precision: means are kept scaled by 2^shift
  */
 struct tap_hist_spec {
 	enum tap_hist_kind kind;
 	long start, stop, interval;
 	int nbuckets;
-	int shift;		/* @variance precision (see tap_stat_set_shift) */
+	int shift;
 };
 
 #define TAP_HIST_LOG_BUCKETS 128	/* 64 negative, 64 non-negative (0 has its own) */
 
 /**
  * struct tap_agg - an aggregated statistic, as @count/@sum/... read it
+ * @count: values added
+ * @sum: their sum
+ * @min: smallest (valid when @count > 0)
+ * @max: largest
+ * @avg_s: running mean scaled by 2^shift (Welford)
+ * @m2: sum of squared deviations from the mean, same scale squared
+ * @hist: the histogram shape
+ * @buckets: hist->nbuckets counters, NULL without a histogram
  */
 struct tap_agg {
 	long count, sum, min, max;
-	s64 avg_s, m2;		/* running mean (scaled) and sum of squared deviations */
+	s64 avg_s, m2;
 	const struct tap_hist_spec *hist;
 	long *buckets;		/* hist->nbuckets counters (NULL when no histogram) */
 };

@@ -27,6 +27,7 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
       buildModule(tree, 'tapsh_rt_guard', ['TAP_OVERLOAD_THRESHOLD_NS=5000000LL']).then((k) => (ko['guard'] = k)),
     ];
     const lab = bootLab();
+    lab.catch(() => undefined); // awaited below; do not let a boot failure go unhandled meanwhile
     await Promise.all(builds);
     ({ vm, ssh } = await lab);
   }, 240_000);

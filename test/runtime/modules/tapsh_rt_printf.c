@@ -68,7 +68,15 @@ static void probe_1(struct tap_context *c)
 	tap_printf(c, "[%s]\n", "\a\b\f\v\x41\101");
 }
 
+/* printf_b.stp: %b writes raw bytes, width 1/2/4 selects the size, anything else 8 */
+static void probe_2(struct tap_context *c)
+{
+	tap_printf(c, "[%1b][%2b][%4b][%8b][%b]\n", 0x41L, 0x4243L, 0x44454647L, 0x4849L, 0x4aL);
+	tap_printf(c, "[%-8b|][%3b]\n", 0x41L, 0x42L);
+}
+
 static const struct tap_probe probes[] = {
+	{ .kind = TAP_PROBE_BEGIN, .handler = probe_2, .pp = "begin(-2)", .priority = -2 },
 	{ .kind = TAP_PROBE_BEGIN, .handler = probe_1, .pp = "begin(-1)", .priority = -1 },
 	{ .kind = TAP_PROBE_BEGIN, .handler = probe_0, .pp = "begin" },
 };
