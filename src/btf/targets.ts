@@ -1,5 +1,6 @@
 // Resolves `$name->member[i].field` in kernel function probes against BTF: where the value lives and how to read it.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { TargetComponent } from '../lang/ast.js';
 import type { KernelModel } from '../remote/model.js';
 import { Btf, BtfKind, type BtfType } from './btf.js';
@@ -37,21 +38,46 @@ export interface TargetPlan {
   result: { kind: 'long' } | { kind: 'string'; maxLen: number };
   /** The C type of the final value, for messages and -L. */
   typeName: string;
-  /** Its BTF type id (for pretty-printing). */
+  /** Its BTF type id (for pretty-printing), valid in `btf`. */
   typeId: number;
+  /** The blob the ids belong to (vmlinux's or a module's split BTF). */
+  btf: Btf;
 }
 
 export type Resolution = { ok: true; plan: TargetPlan } | { ok: false; message: string };
 
 const loaded = new Map<string, Btf>();
+/** Module BTF blobs by vmlinux Btf: name -> parsed split BTF (parsed on first use). */
+const moduleBlobs = new WeakMap<Btf, Map<string, { path: string; btf?: Btf }>>();
 
-/** The parsed BTF of a kernel model, loaded once per process. */
+/** The parsed BTF of a kernel model, loaded once per process (modules' BTF on demand). */
 export function modelBtf(model: KernelModel | undefined): Btf | undefined {
   if (!model?.btfPath) return undefined;
   let btf = loaded.get(model.btfPath);
   if (!btf) {
     btf = Btf.parse(readFileSync(model.btfPath));
     loaded.set(model.btfPath, btf);
+    const dir = join(dirname(model.btfPath), 'modules-btf');
+    const mods = new Map<string, { path: string; btf?: Btf }>();
+    if (existsSync(dir)) for (const f of readdirSync(dir)) if (f.endsWith('.btf')) mods.set(f.slice(0, -4), { path: join(dir, f) });
+    moduleBlobs.set(btf, mods);
+  }
+  return btf;
+}
+
+/**
+ * The blob that describes function `fn`: vmlinux's, else the loaded module's whose split BTF has
+ * it (`module` first when the probe names one). Type ids are only meaningful within that blob.
+ */
+export function btfForFunction(btf: Btf, fn: string, module?: string): Btf {
+  if (btf.funcProto(fn)) return btf;
+  const mods = moduleBlobs.get(btf);
+  if (!mods) return btf;
+  const order = module && mods.has(module) ? [module, ...[...mods.keys()].filter((m) => m !== module)] : [...mods.keys()];
+  for (const name of order) {
+    const entry = mods.get(name)!;
+    entry.btf ??= Btf.parse(readFileSync(entry.path), btf);
+    if (entry.btf.funcProto(fn)) return entry.btf;
   }
   return btf;
 }
@@ -71,7 +97,8 @@ function scalarInfo(btf: Btf, t: BtfType): { size: number; signed: boolean } | u
   }
 }
 
-function isCharArray(btf: Btf, t: BtfType): boolean {
+/** Whether a type is a char array (pretty-printed as a quoted string). */
+export function isCharArray(btf: Btf, t: BtfType): boolean {
   if (t.kind !== BtfKind.Array) return false;
   const elem = btf.resolve(t.array!.elem);
   return elem.kind === BtfKind.Int && elem.size === 1;
@@ -81,7 +108,8 @@ function isCharArray(btf: Btf, t: BtfType): boolean {
  * Resolves a target variable in a probe on `fn` (entry, or return when `isReturn`). Subscripts
  * are resolved with index placeholders: `index` steps carry the position of their component.
  */
-export function resolveTarget(btf: Btf, fn: string, isReturn: boolean, name: string, components: readonly TargetComponent[], wantAddress = false): Resolution {
+export function resolveTarget(vmlinux: Btf, fn: string, isReturn: boolean, name: string, components: readonly TargetComponent[], wantAddress = false): Resolution {
+  const btf = btfForFunction(vmlinux, fn);
   const proto = btf.funcProto(fn);
   if (!proto) return { ok: false, message: `no type information (BTF) for function ${fn}; its arguments cannot be read` };
   let typeId: number;
@@ -158,7 +186,7 @@ function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: bool
         const byteOff = Math.floor(m.bitOffset / 8) & ~(info.size - 1);
         steps.push({ kind: 'offset', bytes: byteOff });
         steps.push({ kind: 'load', size: info.size, signed: info.signed, bitOffset: m.bitOffset - byteOff * 8, bitSize: m.bitSize });
-        return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(m.type), typeId: m.type } };
+        return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(m.type), typeId: m.type, btf } };
       }
       if (m.bitOffset % 8) return { ok: false, message: `member ${c.name} is not byte-aligned` };
       if (m.bitOffset) steps.push({ kind: 'offset', bytes: m.bitOffset / 8 });
@@ -185,24 +213,23 @@ function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: bool
   }
 
   const final = btf.resolve(typeId);
-  if (atAddress && isCharArray(btf, final)) {
-    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'string', maxLen: final.array!.count }, typeName: btf.typeName(typeId), typeId } };
-  }
   if (atAddress && final.kind === BtfKind.Array) {
-    // An array used as a value is its address, as in C.
-    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId), typeId } };
+    // An array used as a value is its address, as in C and as stap has it: a char array is read
+    // with kernel_string($dev->name), or pretty-printed as a string with $dev->name$.
+    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId), typeId, btf } };
   }
   if (atAddress && wantAddress && (final.kind === BtfKind.Struct || final.kind === BtfKind.Union)) {
-    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId), typeId } };
+    return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId), typeId, btf } };
   }
   const info = scalarInfo(btf, final);
   if (!info) return { ok: false, message: `${path} is a ${btf.typeName(typeId)}; only numbers, pointers and char arrays can be read (try ->member)` };
   if (atAddress) steps.push({ kind: 'load', size: info.size, signed: info.signed });
-  return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId), typeId } };
+  return { ok: true, plan: { base, baseSize: baseInfo.size, baseSigned: baseInfo.signed, steps, result: { kind: 'long' }, typeName: btf.typeName(typeId), typeId, btf } };
 }
 
 /** The BTF type of `$name...` in a probe on `fn`, if it resolves (for pretty-printing decisions). */
 export function targetTypeId(btf: Btf, fn: string, name: string, components: readonly TargetComponent[]): number | undefined {
+  // Note: the id is in the blob of `fn` (see btfForFunction).
   const r = resolveTarget(btf, fn, name === 'return', name, components, true);
   return r.ok ? r.plan.typeId : undefined;
 }

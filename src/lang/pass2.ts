@@ -6,7 +6,7 @@ import { parseFile, pass1Context, type ParseScriptInput } from './pass1.js';
 import { libraryDiagnostics } from './library.js';
 import { printResolved } from './print2.js';
 import type { DerivedProbe } from './probes.js';
-import { modelBtf } from '../btf/targets.js';
+import { btfForFunction, modelBtf } from '../btf/targets.js';
 import { SourceFile } from './source.js';
 import type { KernelModel } from '../remote/model.js';
 
@@ -90,7 +90,8 @@ function pointVariables(p: DerivedProbe, model: KernelModel | undefined): string
     });
   }
   if (p.family === 'kernel.function' || p.family === 'kprobe.function') {
-    const btf = modelBtf(model);
+    const vmlinux = modelBtf(model);
+    const btf = vmlinux ? btfForFunction(vmlinux, String(p.detail.function), String(p.detail.module ?? '')) : undefined;
     const proto = btf?.funcProto(String(p.detail.function));
     if (!btf || !proto) return [];
     const vars = proto.params.map((x) => `$${x.name}:${stapType(btf.typeName(x.type))}`);

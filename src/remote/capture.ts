@@ -73,6 +73,22 @@ export function parseTracepointFormat(system: string, event: string, text: strin
   return { system, event, id, fields, printFmt };
 }
 
+/** Splits `== NAME SIZE\n<SIZE bytes>` frames (binary-safe). */
+export function splitSized(buf: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  let off = 0;
+  while (off < buf.length) {
+    const nl = buf.indexOf(0x0a, off);
+    if (nl < 0) break;
+    const m = /^== (\S+) (\d+)$/.exec(buf.toString('latin1', off, nl));
+    if (!m) break;
+    const size = Number(m[2]);
+    out.set(m[1]!, buf.subarray(nl + 1, nl + 1 + size));
+    off = nl + 1 + size;
+  }
+  return out;
+}
+
 /** Splits the output of `head -n N file1 file2 ...` ("==> path <==" headers) into path → text. */
 export function splitHeadOutput(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -143,6 +159,13 @@ export async function captureKernelModel(target: Target, opts: { refresh?: boole
     }
   }
   const btf = (await target.run('cat /sys/kernel/btf/vmlinux', { timeoutMs: 120_000, allowFailure: true })).stdout;
+  // Loaded modules' split BTF (types of module functions, on top of vmlinux's), framed by size.
+  const moduleBtf = (
+    await target.run(
+      'cd /sys/kernel/btf 2>/dev/null && for f in *; do [ "$f" = vmlinux ] && continue; [ -f "$f" ] || continue; echo "== $f $(wc -c < "$f")"; cat "$f"; done; true',
+      { timeoutMs: 120_000, allowFailure: true },
+    )
+  ).stdout;
 
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -160,6 +183,10 @@ export async function captureKernelModel(target: Target, opts: { refresh?: boole
   writeFileSync(join(tmp, 'available_filter_functions.gz'), gzipSync(filter));
   writeFileSync(join(tmp, 'tracepoints.json'), JSON.stringify([...tracepoints.values()]));
   if (btf.length) writeFileSync(join(tmp, 'vmlinux.btf'), btf);
+  for (const [name, blob] of splitSized(moduleBtf)) {
+    mkdirSync(join(tmp, 'modules-btf'), { recursive: true });
+    writeFileSync(join(tmp, 'modules-btf', `${name}.btf`), blob);
+  }
   writeFileSync(
     join(tmp, 'identity.json'),
     JSON.stringify({ format: MODEL_FORMAT, identity, capturedAt: model.capturedAt, capturedFrom: model.capturedFrom, btfSize: btf.length }, null, 2),

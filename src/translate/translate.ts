@@ -9,7 +9,7 @@ import type { FuncSym, Resolved, Ty, Unit, VarSym } from '../lang/elaborate.js';
 import type { DerivedProbe } from '../lang/probes.js';
 import type { KernelModel, TracepointField } from '../remote/model.js';
 import { CWriter, cString } from './cwriter.js';
-import { modelBtf, resolveAddress, resolveCast, resolveTarget, targetTypeId, type TargetPlan } from '../btf/targets.js';
+import { btfForFunction, isCharArray, modelBtf, resolveAddress, resolveCast, resolveTarget, targetTypeId, type TargetPlan } from '../btf/targets.js';
 import { Btf, BtfKind } from '../btf/btf.js';
 
 export interface TranslateOptions {
@@ -1014,7 +1014,8 @@ class Translator {
     if (!p || (p.family !== 'kernel.function' && p.family !== 'kprobe.function')) {
       throw new Unsupported(`$$${e.which} is available in kernel.function probes (tracepoint probes have their fields by name)`, e.span);
     }
-    const btf = modelBtf(this.opts.kernel);
+    const vmlinux = modelBtf(this.opts.kernel);
+    const btf = vmlinux ? btfForFunction(vmlinux, String(p.detail['function']), String(p.detail['module'] ?? '')) : undefined;
     const proto = btf?.funcProto(String(p.detail['function']));
     if (!btf || !proto) throw new Unsupported(`$$${e.which}: no BTF prototype for ${String(p.detail['function'])}`, e.span);
     const names: string[] = [];
@@ -1042,8 +1043,9 @@ class Translator {
 
   /** `$var$` / `$var$$` (also after `->member`): the value pretty-printed into a string. */
   private prettyTarget(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>, p: DerivedProbe): string {
-    const btf = modelBtf(this.opts.kernel);
-    if (!btf) throw new Unsupported(`$${e.name}: the kernel model has no BTF`, e.span);
+    const vmlinux = modelBtf(this.opts.kernel);
+    if (!vmlinux) throw new Unsupported(`$${e.name}: the kernel model has no BTF`, e.span);
+    const btf = btfForFunction(vmlinux, String(p.detail['function']), String(p.detail['module'] ?? ''));
     const r = resolveTarget(btf, String(p.detail['function']), p.isReturn, e.name, e.components);
     const dst = ctx.frame.strTemp();
     const w = ctx.w;
@@ -1054,7 +1056,12 @@ class Translator {
       const v = this.emitPlan(ctx, r.plan, e.components, undefined, e.span);
       const t = typeId !== undefined ? btf.resolve(typeId) : undefined;
       if (t && t.kind === BtfKind.Ptr) this.prettyPointee(ctx, btf, t.ref, v, dst, e.pretty);
-      else if (r.plan.result.kind === 'string') w.line(`tap_pretty_append(${dst}, "\\""); tap_pretty_append(${dst}, ${v}); tap_pretty_append(${dst}, "\\"");`);
+      else if (t && isCharArray(btf, t)) {
+        const s = ctx.frame.strTemp();
+        w.line(`tap_kernel_string(c, ${s}, (unsigned long)${v}, ${Math.min(t.array!.count, 4096)});`);
+        this.check(ctx);
+        w.line(`tap_pretty_append(${dst}, "\\""); tap_pretty_append(${dst}, ${s}); tap_pretty_append(${dst}, "\\"");`);
+      } else if (t && t.kind === BtfKind.Array) w.line(`tap_pretty_append(${dst}, "[...]");`);
       else if (typeId !== undefined) this.prettyScalar(ctx, btf, typeId, v, dst, false);
       return dst;
     }

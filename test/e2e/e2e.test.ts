@@ -81,14 +81,14 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     const r = await tapsh(['-c', 'cat /etc/passwd /etc/group >/dev/null; sh -c "true & wait"', '-e', [
       'probe kernel.function("do_sys_openat2") { if (execname() == "cat" && user_string($filename) != "" && substr(user_string($filename), 0, 5) == "/etc/") printf("open %s %d\\n", user_string($filename), $how->flags & 3) }',
       'probe kernel.function("do_sys_openat2").return { if (execname() == "cat" && $return >= 0) ok++ }',
-      'probe kernel.function("wake_up_new_task") { if ($p->parent->pid == pid()) printf("fork by %s: child comm %s\\n", execname(), $p->comm) }',
+      'probe kernel.function("wake_up_new_task") { if ($p->parent->pid == pid()) printf("fork by %s: child comm %s %s\\n", execname(), kernel_string($p->comm), $p->comm$) }',
       'global ok; probe end { printf("returns>=2: %d\\n", ok >= 2) }',
     ].join('\n')]);
     expect(r.code, r.err).toBe(0);
     const out = r.out.toString();
     expect(out).toContain('open /etc/passwd 0\n');
     expect(out).toContain('open /etc/group 0\n');
-    expect(out).toMatch(/^fork by sh: child comm sh$/m);
+    expect(out).toMatch(/^fork by sh: child comm sh "sh"$/m);
     expect(out).toContain('returns>=2: 1\n');
   });
 
