@@ -1,7 +1,8 @@
 // npm run conformance: tapsh (the built CLI) over SystemTap's corpus as its README says; per-folder results and test/conformance/RESULTS.md.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { CORPUS, REPO, readManifest, runWithShim, shebangArgs, shellUnsupported } from './corpus-lib.mjs';
 
@@ -85,12 +86,23 @@ async function runFile(dir, row, timeoutMs) {
   }
   const why = shellUnsupported(text);
   if (why) return { status: 'unsupported', detail: why, text };
-  const run = await runWithShim({ argv: ['bash', path], cli: CLI, timeoutMs, env: { SRCDIR: join(CORPUS, '..'), TAPSET: join(CORPUS, 'semlib') } });
+  const run = await runWithShim({ argv: ['bash', path], cli: CLI, timeoutMs, env: { SRCDIR: srcdir(), TAPSET: join(CORPUS, 'semlib') } });
   if (run.calls.some((c) => c.wouldRun)) return { status: 'unsupported', detail: 'runs a module (pass 5); the conformance run only translates and builds', text };
   if (run.calls.length === 0) return { status: 'unsupported', detail: 'no stap invocation ran (needs the SystemTap source tree or other setup)', text };
   const v = verdict({ ...run, stderr: run.stderr }, row.expected);
   if (v.status === 'fail' && row.expected === 'nonzero' && v.detail.startsWith('exit')) v.status = 'pass';
   return { ...v, flags: 'shell', text };
+}
+
+/** A stand-in for the SystemTap source tree some shell tests name as $SRCDIR: its testsuite/ is the corpus. */
+let srcdirPath;
+function srcdir() {
+  if (!srcdirPath) {
+    srcdirPath = mkdtempSync(join(tmpdir(), 'tapsh-srcdir-'));
+    symlinkSync(CORPUS, join(srcdirPath, 'testsuite'));
+    process.on('exit', () => rmSync(srcdirPath, { recursive: true, force: true }));
+  }
+  return srcdirPath;
 }
 
 /** An examples/ NAME.meta's `test_check` line, run from the example's folder with tapsh as `stap`. */

@@ -37,8 +37,8 @@ export function optimize(units: readonly Unit[], pure: (f: FuncSym) => boolean, 
         return !!sym && sym.scope !== 'global' && (uses.get(sym)?.reads ?? 0) === 0;
       };
       forEachLiveExpr(u, el, (e) => {
-        // stap 4.8 elides only plain `=` stores: `x += 1` and `x++` on an unread local stay (checked with the oracle).
-        if (e.kind === 'assign' && e.op === '=' && isDeadTarget(e.target)) {
+        // stap 4.8 elides only pure stores (`=`, `<<<`): `x += 1` and `x++` read their target, so they stay (checked with the oracle).
+        if (e.kind === 'assign' && (e.op === '=' || e.op === '<<<') && isDeadTarget(e.target)) {
           if (!el.stores.has(e)) {
             el.stores.add(e);
             changed = true;
