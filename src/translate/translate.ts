@@ -120,6 +120,7 @@ class Translator {
   private readonly touches = new Map<Unit, Map<VarSym, boolean>>();
   private readonly calls = new Map<Unit, Set<FuncSym>>();
   private readonly unitBodies: string[] = [];
+  private varianceShift = new Map<VarSym, number>();
 
   constructor(private readonly r: Resolved, private readonly opts: TranslateOptions) {}
 
@@ -221,6 +222,7 @@ class Translator {
 
   private collectGlobals(): void {
     const histOf = new Map<VarSym, HistOp>();
+    const shiftOf = new Map<VarSym, number>();
     const visitUnits = [...this.r.functions, ...this.r.probes.map((p) => p.unit)];
     for (const u of visitUnits) {
       walkUnit(u, (e) => {
@@ -228,8 +230,14 @@ class Translator {
           const sym = this.symOfIndexable(u, e.operand);
           if (sym && !histOf.has(sym)) histOf.set(sym, e);
         }
+        // @variance(s, N): the statistic keeps its running mean scaled by 2^N (set at init).
+        if (e.kind === 'stat' && e.op === 'variance' && e.shift?.value != null) {
+          const sym = this.symOfIndexable(u, e.operand);
+          if (sym) shiftOf.set(sym, Math.max(shiftOf.get(sym) ?? 0, Number(e.shift.value)));
+        }
       });
     }
+    this.varianceShift = shiftOf;
     this.r.globals.forEach((g, index) => {
       const t = this.r.types.vars.get(g);
       const isArray = (g.arity ?? 0) > 0;
@@ -1584,9 +1592,13 @@ class Translator {
         const vt = g.value === 'stats' ? 'TAP_STAT' : g.value === 'string' ? 'TAP_STRING' : 'TAP_LONG';
         w.line(`${g.c} = tap_map_new(${cString(this.mapKeysSpec(g))}, ${vt}, ${max ? max : 'TAP_MAXMAPENTRIES'}, ${this.histArgs(g.hist, undefined)});`);
         w.line(`if (!${g.c})`).line('\tgoto fail;');
+        const shift = this.varianceShift.get(g.sym);
+        if (shift && g.value === 'stats') w.line(`tap_map_set_shift(${g.c}, ${shift});`);
       } else if (g.value === 'stats') {
         w.line(`${g.c} = tap_stat_new(${this.histArgs(g.hist, undefined)});`);
         w.line(`if (!${g.c})`).line('\tgoto fail;');
+        const shift = this.varianceShift.get(g.sym);
+        if (shift) w.line(`tap_stat_set_shift(${g.c}, ${shift});`);
       } else if (g.value === 'string') {
         w.line(`if (${g.c}_param)`).line(`\tstrscpy(${g.c}, ${g.c}_param, TAP_MAXSTRINGLEN);`);
       }
