@@ -86,6 +86,19 @@ TAP_API void tap_count_skip(void)
 		tap_fatal("Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details.");
 }
 
+/*
+ * Handlers run with interrupts off (as stap's), so an interrupt's probe cannot find
+ * the context busy and be skipped. -DTAP_IRQS_ON keeps them on (preemption off only):
+ * cheaper per hit, but hits from interrupts during a handler on the same CPU are skipped.
+ */
+#ifdef TAP_IRQS_ON
+#define tap_irq_save(f) do { (f) = 0; preempt_disable_notrace(); } while (0)
+#define tap_irq_restore(f) preempt_enable_notrace()
+#else
+#define tap_irq_save(f) local_irq_save(f)
+#define tap_irq_restore(f) local_irq_restore(f)
+#endif
+
 static bool tap_is_process_probe(const struct tap_probe *p)
 {
 	return p->kind == TAP_PROBE_BEGIN || p->kind == TAP_PROBE_END || p->kind == TAP_PROBE_ERROR;
@@ -111,18 +124,18 @@ TAP_API struct tap_context *tap_enter(const struct tap_probe *p, struct pt_regs 
 		return NULL;
 	if (!tap_is_process_probe(p) && atomic_read(&tap_state_v) != TAP_RUNNING)
 		return NULL;
-	local_irq_save(flags);
+	tap_irq_save(flags);
 	c = tap_ctx[smp_processor_id()];
 	if (unlikely(atomic_inc_return(&c->busy) != 1)) {
 		atomic_dec(&c->busy);
-		local_irq_restore(flags);
+		tap_irq_restore(flags);
 		atomic64_inc(&tap_nreentered);
 		tap_count_skip();
 		return NULL;
 	}
 	if (unlikely(!tap_lock_all(p))) {
 		atomic_dec(&c->busy);
-		local_irq_restore(flags);
+		tap_irq_restore(flags);
 		atomic64_inc(&tap_nlockfail);
 		tap_count_skip();
 		return NULL;
@@ -142,7 +155,9 @@ TAP_API struct tap_context *tap_enter(const struct tap_probe *p, struct pt_regs 
 	c->last_stmt = NULL;
 	c->frame_top = 0;
 	c->outlen = 0;
+#ifndef TAP_NO_OVERLOAD
 	c->t0 = local_clock();
+#endif
 	return c;
 }
 
@@ -199,7 +214,7 @@ TAP_API void tap_leave(struct tap_context *c)
 	tap_unlock_n(c->probe, c->probe->nlocks);
 	c->probe = NULL;
 	atomic_dec(&c->busy);
-	local_irq_restore(flags);
+	tap_irq_restore(flags);
 }
 
 /**

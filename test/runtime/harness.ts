@@ -184,9 +184,15 @@ export function monitorCommand(vm: LabVm, command: string): Promise<string> {
   });
 }
 
-/** Boots the lab VM once for a test file. */
+/**
+ * Boots the lab VM once for a test file. One retry: on a loaded host a TCG guest
+ * sometimes panics in early boot ("IO-APIC + timer doesn't work", the 8254 check).
+ */
 export async function bootLab(): Promise<{ vm: LabVm; ssh: SshTarget }> {
-  const vm = await LabVm.boot({ timeoutMs: 150_000 });
+  const vm = await LabVm.boot({ timeoutMs: 150_000 }).catch((e: unknown) => {
+    console.warn(`lab VM boot failed, retrying once: ${String(e).split('\n')[0]}`);
+    return LabVm.boot({ timeoutMs: 150_000 });
+  });
   const ssh = await vm.connect();
   await ssh.run('dmesg -c > /dev/null', { allowFailure: true });
   return { vm, ssh };
