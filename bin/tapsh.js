@@ -10,4 +10,11 @@ if (!existsSync(main)) {
   process.exit(1);
 }
 const { main: run } = await import(main);
-process.exitCode = await run(process.argv.slice(2));
+try {
+  process.exitCode = await run(process.argv.slice(2));
+} catch (e) {
+  // A bug in tapsh, not in the script: say so plainly; the stack only when asked for.
+  process.stderr.write(`tapsh: internal error: ${e && e.message ? e.message : String(e)}\n` +
+    (process.env.TAPSH_DEBUG ? `${e && e.stack ? e.stack : ''}\n` : 'Run again with TAPSH_DEBUG=1 for the stack, and please report it.\n'));
+  process.exitCode = 70;
+}

@@ -10,6 +10,7 @@ import { openDefaultTarget } from '../remote/connect.js';
 import type { KernelModel } from '../remote/model.js';
 import { runModule } from '../run/runner.js';
 import { translate } from '../translate/translate.js';
+import { renderDiagnostics } from '../lang/pass1.js';
 import type { Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
 import { elapsed, passLine, startClock } from './timing.js';
@@ -28,10 +29,9 @@ export function runPass3(o: CliOptions, io: Io, resolved: Resolved, model: Kerne
   const clock = startClock();
   const provisional = translate(resolved, { moduleName: o.moduleName ?? 'stap_module', scriptName: scriptLabel(o), kernel: model, sources });
   if (provisional.problems.length) {
-    for (const p of provisional.problems) {
-      const where = p.span ? `${p.span.file}:${p.span.line}:${p.span.col}: ` : '';
-      io.err(`semantic error: ${where}${p.message}\n`);
-    }
+    // Rendered like every other diagnostic: message, location, the source line and a caret.
+    const diags = provisional.problems.map((p) => ({ code: 'TS5001', severity: 'error' as const, message: `semantic error: ${p.message}`, span: p.span, notes: [] }));
+    io.err(renderDiagnostics(diags, sources ?? new Map()));
     io.err('Pass 3: translation failed.  [man error::pass3]\n');
     return undefined;
   }
