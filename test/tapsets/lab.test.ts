@@ -1,19 +1,25 @@
 // Tapset functions run for real in the lab VM (opt-in: TAPSH_TAPSET_LAB=1; boots a VM unless one is running).
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO } from './helpers/tapsets.js';
 
 const enabled = process.env.TAPSH_TAPSET_LAB === '1';
 
-function run(script: string): string[] {
-  const out = execFileSync(process.execPath, [join(REPO, 'bin/tapsh.js'), '-e', script], { encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.split('\n').filter((l) => l !== '');
+const execFileAsync = promisify(execFile);
+
+/* Asynchronous, so the test worker stays responsive while the VM boots and the module runs. */
+async function tapsh(args: string[]): Promise<string[]> {
+  const { stdout } = await execFileAsync(process.execPath, [join(REPO, 'bin/tapsh.js'), ...args], { encoding: 'utf8', timeout: 240_000 });
+  return stdout.split('\n').filter((l) => l !== '');
 }
 
+const run = (script: string): Promise<string[]> => tapsh(['-e', script]);
+
 describe.skipIf(!enabled)('tapsets in the lab VM', () => {
-  it('deterministic results of begin-probe functions', () => {
-    const lines = run(`probe begin {
+  it('deterministic results of begin-probe functions', async () => {
+    const lines = await run(`probe begin {
       println(string_quoted("a\\nb\\"c"), " ", text_str("x\\ty"), " ", text_strn("abcdef", 3, 1))
       println(str_replace("aXbX", "X", "yy"), " ", strlen("hello"), " ", substr("hello", 1, 3), " ", isinstr("hello", "ll"), " ", strpos("hello", "l"), " ", strtol("0x1f", 16))
       t = tokenize("a b  c", " "); while (t != "") { print(t, ";"); t = tokenize("", " ") } println("")
@@ -38,8 +44,24 @@ describe.skipIf(!enabled)('tapsets in the lab VM', () => {
     ]);
   }, 300_000);
 
-  it('a backtrace from a begin probe starts in the kernel, not in the module', () => {
-    const lines = run('probe begin { print_backtrace(); exit() }');
+  it('tracepoint-based aliases fire with their variables', async () => {
+    const lines = await run(`global calls, names, forks
+      probe syscall_any { calls++; names[name] = 1 }
+      probe kprocess.create { forks++ }
+      probe timer.ms(300) { println(calls > 0, " ", ["read"] in names || ["write"] in names || ["ppoll"] in names || ["pselect6"] in names, " ", forks >= 0); exit() }`);
+    expect(lines).toEqual(['1 1 1']);
+  }, 300_000);
+
+  it('target_set follows the -c command and its children', async () => {
+    const lines = await tapsh(['-c', 'sh -c "sleep 0.2; true"', '-e', 'probe end { target_set_report() }']);
+    expect(lines[0]).toBe('target set:');
+    expect(lines[1]).toMatch(/^\d+$/);
+    expect(lines.slice(2).every((l) => /^\d+ begat \d+$/.test(l))).toBe(true);
+    expect(lines.length).toBeGreaterThan(2);
+  }, 300_000);
+
+  it('a backtrace from a begin probe starts in the kernel, not in the module', async () => {
+    const lines = await run('probe begin { print_backtrace(); exit() }');
     expect(lines[0]).toMatch(/^ 0x[0-9a-f]{16} : \w+\+0x[0-9a-f]+\/0x[0-9a-f]+ \[kernel\]$/);
   }, 300_000);
 });
