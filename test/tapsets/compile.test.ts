@@ -7,8 +7,8 @@ const tree = findBuildTree();
 const enabled = process.env.TAPSH_TAPSET_CC === '1' && tree !== undefined;
 
 describe.skipIf(!enabled)('tapset embedded C', () => {
-  it('builds as one module with no errors or warnings', () => {
-    const r = compileTapsets(tree!);
+  it('builds as one module with no errors or warnings', async () => {
+    const r = await compileTapsets(tree!);
     if (!r.ok || /warning/i.test(r.output)) console.log(r.output);
     expect(r.ok).toBe(true);
     expect(r.output).not.toMatch(/warning/i);

@@ -1,5 +1,6 @@
 // Builds every embedded-C piece of the tapsets as one kernel module against a kbuild tree, to catch C errors before the translator exists.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,8 +105,8 @@ export function perFileSources(arch = 'x86_64'): Map<string, string> {
   return out;
 }
 
-/** Compiles the module; returns kbuild's output (throws with it when the build fails). */
-export function compileTapsets(tree: string): { ok: boolean; output: string } {
+/** Compiles the module; returns kbuild's output and whether it built. Asynchronous: a build takes a while. */
+export async function compileTapsets(tree: string): Promise<{ ok: boolean; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tapsh-tapset-cc-'));
   writeFileSync(join(dir, 'tapsets_all.c'), tapsetModuleSource());
   const units = perFileSources();
@@ -113,8 +114,8 @@ export function compileTapsets(tree: string): { ok: boolean; output: string } {
   // the whole library in one unit (name clashes between files), and each file alone (missing includes)
   writeFileSync(join(dir, 'Makefile'), `obj-m := tapsets_check.o\ntapsets_check-y := tapsets_all.o ${[...units.keys()].map((k) => `tf_${k}.o`).join(' ')}\n`);
   try {
-    const out = execFileSync('make', ['-s', '-k', '-j2', '-C', tree, `M=${dir}`, 'modules'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return { ok: true, output: out };
+    const { stdout, stderr } = await promisify(execFile)('make', ['-s', '-k', '-j2', '-C', tree, `M=${dir}`, 'modules'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    return { ok: true, output: `${stdout}${stderr}` };
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string };
     return { ok: false, output: `${err.stdout ?? ''}${err.stderr ?? ''}\n(sources: ${dir})` };
