@@ -264,6 +264,8 @@ class Translator {
 
   private emitGlobals(): void {
     const w = this.out;
+    // pn(): the probe point as written (defined after the probe table).
+    w.line('static __maybe_unused const char *tap_probe_name(struct tap_context *c);');
     // target(): the pid of -c's command or -x, set by pass 5 as a module parameter.
     w.line('static long tap_target_pid;');
     w.line('module_param_named(tapsh_target, tap_target_pid, long, 0444);');
@@ -336,7 +338,7 @@ class Translator {
     const params = ['struct tap_context *c'];
     if (ret === 'string') params.push('char *__ret');
     this.paramTypes(f).forEach((t, i) => params.push(t === 'string' ? `const char *a_${f.decl.params[i]!.name}` : `long a_${f.decl.params[i]!.name}`));
-    return `static ${ret === 'string' ? 'void' : 'long'} ${this.funcNames.get(f)}(${params.join(', ')})`;
+    return `static __maybe_unused ${ret === 'string' ? 'void' : 'long'} ${this.funcNames.get(f)}(${params.join(', ')})`;
   }
 
   private emitFunctionPrototypes(): void {
@@ -477,6 +479,9 @@ class Translator {
       '#define STAP_REMOTE_ID() (tap_remote_id)',
       '#define STAP_REMOTE_URI() ((const char *)tap_remote_uri)',
       '#define STAP_EXIT() tap_exit()',
+      // abort(): the runtime has no "stop without end probes" yet, so this is exit() plus leaving the function.
+      '#define STAP_ABORT() do { tap_exit(); goto __out; } while (0)',
+      '#define STAP_PROBE_NAME() tap_probe_name(c)',
     ];
     w.raw(defs.join('\n'));
     w.origin(code.span);
@@ -1530,6 +1535,18 @@ class Translator {
     w.line('static const struct tap_probe tap_probes[] = {');
     for (const r of rows) w.line(r);
     w.line('};');
+    w.line('');
+    w.line('/* The probe points as the script wrote them (pn()), in tap_probes order. */');
+    w.line('static const char *const tap_probe_written[] = {');
+    for (const p of this.r.probes) w.line(`\t${cString(p.derived.written)},`);
+    w.line('};');
+    w.line('');
+    w.line('static __maybe_unused const char *tap_probe_name(struct tap_context *c)');
+    w.line('{');
+    w.line('\tif (!c->probe || c->probe < tap_probes || c->probe >= tap_probes + ARRAY_SIZE(tap_probes))');
+    w.line('\t\treturn "";');
+    w.line('\treturn tap_probe_written[c->probe - tap_probes];');
+    w.line('}');
     w.line('');
   }
 
