@@ -29,6 +29,7 @@ struct tap_set {
 	const struct tap_script *script;
 	struct tap_pstate *ps;
 	struct list_head node;
+	u32 entry;		/* session entry number (0: the module's own script) */
 };
 
 static LIST_HEAD(tap_sets);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* session.c - the session core (built with -DTAP_CORE): handler modules attach probe tables, globals live here by name. */
+#include <linux/err.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -127,6 +128,67 @@ unlock:
 TAP_API_EXPORT(tap_global);
 
 /**
+ * tap_session_global - a session global's storage, created on first use (SESSION.md's call)
+ * @name: the global's name
+ * @kind: TAP_G_LONG, TAP_G_STRING, TAP_G_STAT or TAP_G_MAP
+ * @keys: map key types, else NULL
+ * @vtype: map value type
+ * @hist: histogram kind
+ * @start: linear start
+ * @stop: linear stop
+ * @interval: linear interval
+ *
+ * As tap_global() with MAXMAPENTRIES-sized maps.
+ *
+ * Return: the storage, ERR_PTR(-EINVAL) when @name exists with another shape,
+ * ERR_PTR(-ENOMEM).
+ */
+TAP_API void *tap_session_global(const char *name, enum tap_gkind kind, const char *keys,
+				 enum tap_vtype vtype, enum tap_hist_kind hist, long start, long stop,
+				 long interval)
+{
+	struct tap_lock *lock;
+	struct tap_gvar *g;
+	void *p = tap_global(name, kind, keys, vtype, 0, hist, start, stop, interval, &lock);
+
+	if (p)
+		return p;
+	mutex_lock(&tap_gvar_mutex);
+	list_for_each_entry(g, &tap_gvars, node) {
+		if (!strcmp(g->name, name)) {
+			mutex_unlock(&tap_gvar_mutex);
+			return ERR_PTR(-EINVAL);
+		}
+	}
+	mutex_unlock(&tap_gvar_mutex);
+	return ERR_PTR(-ENOMEM);
+}
+TAP_API_EXPORT(tap_session_global);
+
+/**
+ * tap_session_lock - a session global's lock, for a handler's lock specs
+ * @name: the global's name
+ *
+ * Return: the lock, or NULL when no global has that name yet.
+ */
+TAP_API struct tap_lock *tap_session_lock(const char *name)
+{
+	struct tap_lock *lock = NULL;
+	struct tap_gvar *g;
+
+	mutex_lock(&tap_gvar_mutex);
+	list_for_each_entry(g, &tap_gvars, node) {
+		if (!strcmp(g->name, name)) {
+			lock = &g->lock;
+			break;
+		}
+	}
+	mutex_unlock(&tap_gvar_mutex);
+	return lock;
+}
+TAP_API_EXPORT(tap_session_lock);
+
+/**
  * tap_globals_free - free every session global (module exit)
  */
 TAP_API void tap_globals_free(void)
@@ -141,14 +203,15 @@ TAP_API void tap_globals_free(void)
 
 /**
  * tap_session_attach - add a handler module's probes to the running session
- * @s: the handler module's script (its init gets the globals with tap_global)
+ * @s: the handler module's script (its init gets the globals with tap_session_global)
+ * @entry: the session's number for this entry (kept with its probes; see README)
  *
  * Process context (the handler module's module_init): runs @s->init, its begin
  * probes, then registers its probes. On failure everything of @s is undone.
  *
  * Return: 0, -EAGAIN when the session is not running, or the failure's -errno.
  */
-TAP_API int tap_session_attach(const struct tap_script *s)
+TAP_API int tap_session_attach(const struct tap_script *s, u32 entry)
 {
 	struct tap_set *set;
 	int err = -EAGAIN;
@@ -166,6 +229,7 @@ TAP_API int tap_session_attach(const struct tap_script *s)
 	err = tap_set_add(set, s);
 	if (err)
 		goto exit_script;
+	set->entry = entry;
 	tap_set_run_simple(set, TAP_PROBE_BEGIN);
 	err = tap_set_arm(set);
 	if (err)

@@ -424,7 +424,11 @@ enum tap_gkind {
 TAP_API void *tap_global(const char *name, enum tap_gkind kind, const char *keys, enum tap_vtype vtype,
 			 unsigned int max, enum tap_hist_kind hist, long start, long stop, long interval,
 			 struct tap_lock **lock);
-TAP_API int tap_session_attach(const struct tap_script *s);
+TAP_API void *tap_session_global(const char *name, enum tap_gkind kind, const char *keys,
+				 enum tap_vtype vtype, enum tap_hist_kind hist, long start, long stop,
+				 long interval);
+TAP_API struct tap_lock *tap_session_lock(const char *name);
+TAP_API int tap_session_attach(const struct tap_script *s, u32 entry);
 TAP_API void tap_session_detach(const struct tap_script *s);
 
 #endif /* TAP_H */

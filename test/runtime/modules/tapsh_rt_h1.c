@@ -37,7 +37,7 @@ static const struct tap_script entry = {
 
 static int __init h1_init(void)
 {
-	return tap_session_attach(&entry);
+	return tap_session_attach(&entry, 1);
 }
 
 static void __exit h1_exit(void)

@@ -26,8 +26,12 @@ static const struct tap_probe probes[] = {
 
 static int entry_init(void)
 {
-	g_reads = tap_global("reads", TAP_G_LONG, NULL, TAP_LONG, 0, TAP_HIST_NONE, 0, 0, 0, &locks[0].lock);
-	return g_reads ? 0 : -EINVAL;
+	/* the SESSION.md spelling: storage and lock asked for separately */
+	g_reads = tap_session_global("reads", TAP_G_LONG, NULL, TAP_LONG, TAP_HIST_NONE, 0, 0, 0);
+	if (IS_ERR(g_reads))
+		return PTR_ERR(g_reads);
+	locks[0].lock = tap_session_lock("reads");
+	return 0;
 }
 
 static const struct tap_script entry = {
@@ -39,7 +43,7 @@ static const struct tap_script entry = {
 
 static int __init h2_init(void)
 {
-	return tap_session_attach(&entry);
+	return tap_session_attach(&entry, 2);
 }
 
 static void __exit h2_exit(void)
