@@ -58,13 +58,14 @@ export async function run() {
     const target = await LabVm.running().connect();
     await target.put(readFileSync(floorKo), '/tmp/tapsh_floor.ko', 0o600);
     await target.close();
-    for (const s of Object.values(SCRIPTS)) await tapsh(['-p4', '-e', s]); // build outside the timed part
+    // -u keeps the empty handler (stap, and tapsh, elide a probe that does nothing).
+    for (const s of Object.values(SCRIPTS)) await tapsh(['-u', '-p4', '-e', s]); // build outside the timed part
 
     const times = { none: [], floor: [], ...Object.fromEntries(Object.keys(SCRIPTS).map((k) => [k, []])) };
     for (let r = 0; r < ROUNDS; r++) {
       times.none.push(benchMs(await tapsh(['lab', 'ssh', WORKLOAD])));
       times.floor.push(benchMs(await tapsh(['lab', 'ssh', `insmod /tmp/tapsh_floor.ko && { ${WORKLOAD}; }; rmmod tapsh_floor`])));
-      for (const [name, script] of Object.entries(SCRIPTS)) times[name].push(benchMs(await tapsh(['-c', WORKLOAD, '-e', script])));
+      for (const [name, script] of Object.entries(SCRIPTS)) times[name].push(benchMs(await tapsh(['-u', '-c', WORKLOAD, '-e', script])));
     }
     const base = median(times.none);
     const floorOver = Math.max(1, median(times.floor) - base);
