@@ -20,6 +20,12 @@ export interface TranslateOptions {
   globalsInit?: Map<string, string>;
   /** Source texts by file name, to point runtime errors at the exact token as stap does. */
   sources?: Map<string, string>;
+  /**
+   * Session mode (src/repl/SESSION.md): a handler module for entry `entry` of a live session.
+   * Globals live in the session core and are looked up by name at init; the module attaches its
+   * probe table to the core instead of carrying the runtime.
+   */
+  session?: { entry: number };
 }
 
 export interface TranslateProblem {
@@ -121,6 +127,8 @@ class Translator {
   private readonly calls = new Map<Unit, Set<FuncSym>>();
   private readonly unitBodies: string[] = [];
   private varianceShift = new Map<VarSym, number>();
+  /** Session mode: statements filling the lock specs at init. */
+  private readonly sessionLockFills: string[] = [];
 
   constructor(private readonly r: Resolved, private readonly opts: TranslateOptions) {}
 
@@ -276,6 +284,24 @@ class Translator {
     w.line('module_param_named(tapsh_remote_uri, tap_remote_uri, charp, 0444);');
     w.line('');
     if (this.globals.size === 0) return;
+    if (this.opts.session) {
+      w.line('/* globals: they live in the session core; the pointers are filled at init */');
+      for (const g of this.globals.values()) {
+        if (g.isArray) w.line(`static struct tap_map *${g.c};`);
+        else if (g.value === 'stats') w.line(`static struct tap_stat *${g.c};`);
+        else if (g.value === 'string') {
+          w.line(`static char *${g.c}_p;`);
+          w.line(`#define ${g.c} (${g.c}_p)`);
+        } else {
+          w.line(`static long *${g.c}_p;`);
+          w.line(`#define ${g.c} (*${g.c}_p)`);
+        }
+        w.line(`static struct tap_lock *${g.c}_lockp;`);
+        w.line(`#define ${g.c}_lock (*${g.c}_lockp)`);
+      }
+      w.line('');
+      return;
+    }
     w.line('/* globals; scalars take -G NAME=VALUE as module parameters tapsh_global_NAME */');
     for (const g of this.globals.values()) {
       const d = g.sym.decl && g.sym.decl.kind === 'global' ? g.sym.decl : undefined;
@@ -1525,7 +1551,11 @@ class Translator {
     const rows: string[] = [];
     this.r.probes.forEach((p, i) => {
       const locks = this.locksFor(p.unit);
-      if (locks.length) {
+      if (locks.length && this.opts.session) {
+        // The locks are the core's, known only at init.
+        w.line(`static struct tap_lockspec tap_locks_${i}[${locks.length}];`);
+        this.sessionLockFills.push(...locks.map((l, j) => `tap_locks_${i}[${j}] = (struct tap_lockspec){ ${l.g.c}_lockp, ${l.write ? 1 : 0} };`));
+      } else if (locks.length) {
         w.line(`static const struct tap_lockspec tap_locks_${i}[] = {`);
         for (const l of locks) w.line(`\t{ &${l.g.c}_lock, ${l.write ? 1 : 0} },`);
         w.line('};');
@@ -1596,7 +1626,56 @@ class Translator {
     return `\t{ ${[...f, `.handler = ${handler}`, `.pp = ${pp}`, `.locks = ${locks}`, `.nlocks = ${nlocks}`].join(', ')} },`;
   }
 
+  /** Session mode: look the globals up in the core, attach to it on load, detach on unload. */
+  private emitSessionScript(entry: number): void {
+    const w = this.out;
+    w.line('static int tap_session_init(void)');
+    w.open('');
+    w.line('void *p;');
+    w.line('');
+    for (const g of this.globals.values()) {
+      const kind = g.isArray ? 'TAP_G_MAP' : g.value === 'stats' ? 'TAP_G_STAT' : g.value === 'string' ? 'TAP_G_STRING' : 'TAP_G_LONG';
+      const vt = g.value === 'stats' ? 'TAP_STAT' : g.value === 'string' ? 'TAP_STRING' : 'TAP_LONG';
+      const keys = g.isArray ? this.mapKeysSpec(g) : '';
+      const hist = g.value === 'stats' ? this.histArgs(g.hist, undefined) : 'TAP_HIST_NONE, 0, 0, 0';
+      w.line(`p = tap_session_global(${cString(g.sym.name)}, ${kind}, ${cString(keys)}, ${vt}, ${hist});`);
+      w.line('if (IS_ERR_OR_NULL(p))').line('\treturn p ? PTR_ERR(p) : -ENOMEM;');
+      if (g.isArray) w.line(`${g.c} = p;`);
+      else if (g.value === 'stats') w.line(`${g.c} = p;`);
+      else w.line(`${g.c}_p = p;`);
+      w.line(`${g.c}_lockp = tap_session_lock(${cString(g.sym.name)});`);
+      w.line(`if (!${g.c}_lockp)`).line('\treturn -ENOENT;');
+    }
+    for (const f of this.sessionLockFills) w.line(f);
+    w.line('return 0;');
+    w.close();
+    w.line('');
+    w.line('const struct tap_script tap_script = {');
+    w.line(`\t.name = ${cString(this.opts.scriptName)},`);
+    w.line('\t.probes = tap_probes,');
+    w.line('\t.nprobes = ARRAY_SIZE(tap_probes),');
+    w.line('\t.init = tap_session_init,');
+    w.line('\t.exit = NULL, /* the globals are the core\'s */');
+    w.line('};');
+    w.line('');
+    w.line('static int __init tap_entry_init(void)');
+    w.line('{');
+    w.line(`\treturn tap_session_attach(&tap_script, ${entry});`);
+    w.line('}');
+    w.line('');
+    w.line('static void __exit tap_entry_exit(void)');
+    w.line('{');
+    w.line('\ttap_session_detach(&tap_script);');
+    w.line('}');
+    w.line('');
+    w.line('module_init(tap_entry_init);');
+    w.line('module_exit(tap_entry_exit);');
+    w.line('MODULE_LICENSE("GPL");');
+    w.line(`MODULE_DESCRIPTION(${cString(`tapsh session entry ${entry}`)});`);
+  }
+
   private emitScript(): void {
+    if (this.opts.session) return this.emitSessionScript(this.opts.session.entry);
     const w = this.out;
     w.line('static void tap_globals_exit(void);');
     w.line('');
