@@ -35,18 +35,25 @@ struct tap_set {
 static LIST_HEAD(tap_sets);
 static struct tap_set tap_main_set;
 
-static void tap_run_handler(const struct tap_probe *p, struct pt_regs *regs,
-			    struct kretprobe_instance *ri, const void *raw, u32 rawsize)
+static bool tap_run_fn(const struct tap_probe *p, void (*fn)(struct tap_context *c),
+		       struct pt_regs *regs, struct kretprobe_instance *ri, const void *raw, u32 rawsize)
 {
 	struct tap_context *c = tap_enter(p, regs, 0);
 
 	if (!c)
-		return;
+		return false;
 	c->ri = ri;
 	c->tp_raw = raw;
 	c->tp_size = rawsize;
-	p->handler(c);
+	fn(c);
 	tap_leave(c);
+	return true;
+}
+
+static void tap_run_handler(const struct tap_probe *p, struct pt_regs *regs,
+			    struct kretprobe_instance *ri, const void *raw, u32 rawsize)
+{
+	tap_run_fn(p, p->handler, regs, ri, raw, rawsize);
 }
 
 /* --- begin / end / error --- */
@@ -292,10 +299,22 @@ static int tap_arm_kprobe(struct tap_pstate *ps)
 	return register_kprobe(&ps->kp);
 }
 
+/* @entry(): a return handler runs only for instances whose entry handler ran. */
+static int tap_kretprobe_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct tap_pstate *ps = container_of(get_kretprobe(ri), struct tap_pstate, krp);
+
+	return tap_run_fn(ps->p, ps->p->entry_handler, regs, ri, NULL, 0) ? 0 : 1;
+}
+
 static int tap_arm_kretprobe(struct tap_pstate *ps)
 {
 	memset(&ps->krp, 0, sizeof(ps->krp));
 	ps->krp.handler = tap_kretprobe_ret;
+	if (ps->p->entry_handler) {
+		ps->krp.entry_handler = tap_kretprobe_entry;
+		ps->krp.data_size = ps->p->entry_data_size;
+	}
 	ps->krp.maxactive = ps->p->maxactive;
 	if (ps->p->symbol)
 		ps->krp.kp.symbol_name = ps->p->symbol;

@@ -144,6 +144,9 @@ enum tap_probe_kind {
  * @offset: kprobe offset from @symbol
  * @addr: kprobe absolute address when @symbol is NULL
  * @maxactive: kretprobe instances (0: the kernel's default)
+ * @entry_handler: kretprobe: runs at function entry (for @entry(expr)); it stores into
+ *	c->ri->data, which the return handler reads
+ * @entry_data_size: kretprobe: bytes of c->ri->data per instance
  * @period_ns: timer period (timer.ns/us/ms/s/hz)
  * @period_jiffies: timer.jiffies(N): N here, the runtime converts with the target's HZ
  * @randomize_ns: timer.randomize(M): each period is +-M (uniform)
@@ -162,6 +165,8 @@ struct tap_probe {
 	unsigned long offset;
 	unsigned long addr;
 	int maxactive;
+	void (*entry_handler)(struct tap_context *c);
+	size_t entry_data_size;
 	s64 period_ns;
 	long period_jiffies;
 	s64 randomize_ns;

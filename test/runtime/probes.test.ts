@@ -67,10 +67,10 @@ describe.skipIf(skip)('runtime-c probe kinds in the lab VM', () => {
     expect(r.errors).toEqual([]);
     const [head, ...rest] = r.output.split('\n');
     expect(head).toBe('exec /tmp/tapsh-probe-me pid>0=1');
-    expect(rest.slice(0, 4).join('\n')).toBe(
-      ['reads>=1000=1 rets>=1000=1 retbytes>=512000=1 ticks>=10=1 prof>0=1 execs=1', 'vfs_open>0=1', 'vfs_read>0=1', 'vfs_write>0=1'].join('\n'),
+    expect(rest.slice(0, 5).join('\n')).toBe(
+      ['reads>=1000=1 rets>=1000=1 retbytes>=512000=1 ticks>=10=1 prof>0=1 execs=1', 'vfs_open>0=1', 'vfs_read>0=1', 'vfs_write>0=1', 'entry>=rets=1 over=0'].join('\n'),
     );
-    console.log(`probes: ${rest[4]}, hits=${r.stats['hits']}`);
+    console.log(`probes: ${rest[5]}, hits=${r.stats['hits']}`);
     expect(r.states).toEqual([ModuleState.Loaded, ModuleState.Starting, ModuleState.Running, ModuleState.Stopping, ModuleState.Done]);
     expect(r.stats['hits']).toBeGreaterThan(4000);
     const after = (await ssh.run('cat /sys/kernel/debug/kprobes/list')).stdout.toString();

@@ -5,7 +5,8 @@
  *	global reads, calls[...], rets, retbytes, ticks, prof, execs
  *	probe kprobe.function("vfs_read") { reads++ }
  *	probe kprobe.function("vfs_{read,write,open}") { calls[ppfunc()]++ }
- *	probe kprobe.function("vfs_read").return { rets++; if (returnval() > 0) retbytes += returnval() }
+ *	probe kprobe.function("vfs_read").return { rets++; if (returnval() > 0) retbytes += returnval()
+ *		if (returnval() > @entry($count)) over++ }	# x86_64: count in %dx at entry
  *	probe timer.ms(10).randomize(2) { ticks++ }
  *	probe timer.profile { prof++ }
  *	probe kernel.trace("sched:sched_process_exec") { if (isinstr(kernel_string-ish $filename, "tapsh-probe-me")) execs++ ; printf(...) }
@@ -19,7 +20,7 @@ static uint tp_filename_off = 8, tp_pid_off = 12;
 module_param(tp_filename_off, uint, 0444);
 module_param(tp_pid_off, uint, 0444);
 
-static long g_reads, g_rets, g_retbytes, g_ticks, g_prof, g_execs;
+static long g_reads, g_rets, g_retbytes, g_ticks, g_prof, g_execs, g_over, g_entries;
 static struct tap_map *g_calls;
 static struct tap_lock l_reads, l_calls, l_rets, l_ticks, l_prof, l_execs;
 
@@ -53,14 +54,26 @@ out:
 	return;
 }
 
+struct probe_ret_entry {
+	long count;	/* @entry($count) */
+};
+
+static void probe_ret_entry(struct tap_context *c)
+{
+	((struct probe_ret_entry *)c->ri->data)->count = (long)c->regs->dx;
+	g_entries++;
+}
+
 static void probe_ret(struct tap_context *c)
 {
 	long rv = regs_return_value(c->regs);	/* returnval() */
 
-	TAP_ACTIONS(c, 2, out);
+	TAP_ACTIONS(c, 3, out);
 	g_rets++;
 	if (rv > 0)
 		g_retbytes += rv;
+	if (rv > ((struct probe_ret_entry *)c->ri->data)->count)
+		g_over++;
 out:
 	return;
 }
@@ -106,6 +119,7 @@ static void probe_end(struct tap_context *c)
 		   (long)(g_ticks >= 10), (long)(g_prof > 0), g_execs);
 	for (e = tap_map_iter(g_calls, 1, 1, TAP_AGG_COUNT); e; e = tap_map_next(g_calls, e))
 		tap_printf(c, "%s>0=%d\n", tap_key_str(g_calls, e, 0), (long)(tap_val_long(g_calls, e) > 0));
+	tap_printf(c, "entry>=rets=%d over=%d\n", (long)(g_entries >= g_rets), g_over);
 	tap_printf(c, "raw reads=%d rets=%d ticks=%d prof=%d\n", g_reads, g_rets, g_ticks, g_prof);
 }
 
@@ -117,7 +131,8 @@ static const struct tap_probe probes[] = {
 	KP(probe_calls, "vfs_write", lk_calls),
 	KP(probe_calls, "vfs_open", lk_calls),
 	{ .kind = TAP_PROBE_KRETPROBE, .handler = probe_ret, .pp = "kprobe.function(\"vfs_read\").return",
-	  .symbol = "vfs_read", .maxactive = 20, .locks = lk_rets, .nlocks = 1 },
+	  .symbol = "vfs_read", .maxactive = 20, .entry_handler = probe_ret_entry,
+	  .entry_data_size = sizeof(struct probe_ret_entry), .locks = lk_rets, .nlocks = 1 },
 	{ .kind = TAP_PROBE_TIMER, .handler = probe_tick, .pp = "timer.ms(10).randomize(2)",
 	  .period_ns = 10000000, .randomize_ns = 2000000, .locks = lk_ticks, .nlocks = 1 },
 	{ .kind = TAP_PROBE_PROFILE, .handler = probe_prof, .pp = "timer.profile", .locks = lk_prof, .nlocks = 1 },
