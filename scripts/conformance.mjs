@@ -175,7 +175,7 @@ async function main() {
         cached++;
         return JSON.parse(readFileSync(cacheFile, 'utf8'));
       }
-      const timeout = slow ? 300_000 : 60_000;
+      const timeout = slow || item.kind === 'shell' ? 600_000 : 60_000;
       const once = async () => (dir === 'examples' ? await runExample(item, timeout) : { file: item.file, ...(await runFile(dir, item, timeout)) });
       let r = await once();
       // A crash can be a race with someone rebuilding dist/ underneath; a real one happens twice.
@@ -204,6 +204,19 @@ async function main() {
   process.exitCode = missed.length ? 1 : 0;
 }
 
+const sum = (row) => Object.values(row).reduce((a, b) => a + b, 0);
+
+/** Who a failure belongs to, from its first message. */
+function causeOf(detail) {
+  if (/unrecognized option|invalid option/.test(detail)) return 'CLI: a stap option tapsh does not take (src/cli)';
+  if (/^accepted|^exit \d+ without/.test(detail)) return 'accepted what stap rejects (pass 1-2 or CLI checks)';
+  if (/tapset gap|unresolved function call|no match for probe point (syscall|nd_syscall|nfsd?|sunrpc|scsi|tcpmib|netfilter)|tapsets\/.*error:|unknown macro or @-operator/.test(detail)) return 'tapsets: missing alias, function, macro or a tapset C error (tapsets/)';
+  if (/not built yet|embedded C in an expression|indexing something that is not a global array|sprint of statistics|internal error|\[generated C line/.test(detail)) return 'translator or runtime: pass 3-4 (src/translate, runtime-c)';
+  if (/no match for probe point kernel\.function|no match for probe point module|does not match any expansion|has no parameter|has no member|no field/.test(detail)) return 'the test names kernel functions, parameters or fields this kernel (6.1) does not have, or tracepoint arguments';
+  if (/crashed|timed out/.test(detail)) return 'crash or timeout';
+  return 'passes 1-2 (src/lang)';
+}
+
 function writeReport(results, modelNote, seconds) {
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const lines = [
@@ -221,6 +234,17 @@ function writeReport(results, modelNote, seconds) {
     const t = TARGETS[dir];
     lines.push(`| ${dir} | ${what[dir]} | ${r.pass.length} | ${r.fail.length} | ${r.unsupported.length} | ${r.rate.toFixed(1)}% | ${t !== undefined ? `${t}%` : '—'} |`);
   }
+  lines.push('', '## Why files fail, by who can fix it', '', '| cause | ' + Object.keys(results).join(' | ') + ' |', '|---|' + Object.keys(results).map(() => '---|').join(''));
+  const causes = new Map();
+  for (const [dir, r] of Object.entries(results)) {
+    for (const o of r.fail) {
+      const c = causeOf(o.detail ?? '');
+      const row = causes.get(c) ?? {};
+      row[dir] = (row[dir] ?? 0) + 1;
+      causes.set(c, row);
+    }
+  }
+  for (const [c, row] of [...causes].sort((a, b) => sum(b[1]) - sum(a[1]))) lines.push(`| ${c} | ${Object.keys(results).map((d) => row[d] ?? 0).join(' | ')} |`);
   for (const [dir, r] of Object.entries(results)) {
     lines.push('', `## ${dir}`, '');
     if (!r.fail.length && !r.unsupported.length) lines.push('Every file passes.');
