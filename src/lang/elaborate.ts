@@ -168,7 +168,9 @@ class Elaborator {
     if (!this.opts.unoptimized) {
       this.elision = optimize(this.units, purity(this.funcUnits), (u, cond) => this.definedValue(u, cond));
       // Like stap, a probe whose code all went away (or that had none) is elided, with a warning.
-      const idle = new Set(this.units.filter((u) => u.kind === 'probe' && u.bodies.every((b) => isEmpty(b, this.elision))));
+      // Probes through aliases with a prologue are kept: stap's prologues read the context through
+      // target variables, which it never elides, while ours often use pure accessors (pointer_arg).
+      const idle = new Set(this.units.filter((u) => u.kind === 'probe' && u.bodies.every((b) => isEmpty(b, this.elision)) && u.bodies.slice(0, -1).every((b) => b.stmts.length === 0)));
       for (const u of idle) this.error('TS4075', u.bodies[u.bodies.length - 1]?.span, [u.probes[0]!.point]);
       const kept = this.probeList.filter((p) => !idle.has(p.unit));
       this.probeList.splice(0, this.probeList.length, ...kept);
