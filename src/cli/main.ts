@@ -71,17 +71,8 @@ function notBuilt(io: Io, what: string): number {
 }
 
 async function interactive(o: CliOptions, io: Io): Promise<number> {
-  // Until the stap> shell lands: bring up the default target and say what it is and how to reach it.
-  io.err('tapsh: the interactive stap> shell is not built yet; starting the default target instead.\n');
-  if (o.remotes.length === 0) return labCommand(['start'], io);
-  const open = await openDefaultTarget({ remote: o.remotes[0] });
-  try {
-    io.out(`target:  ${open.description}\n`);
-    await describeKernel(open.target, io);
-  } finally {
-    await open.release();
-  }
-  return 0;
+  const { runInteractive } = await import('../repl/run.js');
+  return runInteractive(o, io);
 }
 
 function verboseFlag(argv: string[]): boolean {

@@ -198,7 +198,8 @@ export class LabVm {
   }
 
   private qemuArgs(kernel: HostKernel, initrd: string, memoryMb: number): string[] {
-    const accel = process.env['TAPSH_LAB_ACCEL'] === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max'];
+    // TCG mis-emulates TPAUSE (which udelay uses when the CPU offers WAITPKG): hide that feature.
+    const accel = process.env['TAPSH_LAB_ACCEL'] === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max,-waitpkg'];
     return [
       '-name', `tapsh-lab,process=tapsh-lab`,
       ...accel,
@@ -209,7 +210,8 @@ export class LabVm {
       '-no-reboot',
       '-kernel', kernel.vmlinuz,
       '-initrd', initrd,
-      '-append', 'console=ttyS0 quiet panic=-1',
+      // no_timer_check: under a loaded host the emulated IO-APIC timer check can fail and panic the boot.
+      '-append', 'console=ttyS0 quiet panic=-1 no_timer_check',
       '-serial', `file:${this.consoleLog}`,
       '-monitor', `unix:${this.monitorSocket},server=on,wait=off`,
       '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${this.state.port}-:22`,

@@ -48,7 +48,8 @@ export class RecordDecoder {
     while (this.pending.length - off >= RECORD_HEADER_BYTES) {
       const len = this.pending.readUInt32LE(off);
       const kind = this.pending.readUInt16LE(off + 4);
-      if (len > MAX_PAYLOAD || kind < RecordKind.Output || kind > RecordKind.Stats) {
+      // Kinds up to 15 are accepted (8-10 are the session's entry-tagged records, SESSION.md).
+      if (len > MAX_PAYLOAD || kind < RecordKind.Output || kind > 15) {
         throw new RecordStreamError(`corrupt record stream at byte ${off}: kind ${kind}, length ${len}`);
       }
       if (this.pending.length - off < RECORD_HEADER_BYTES + len) break;

@@ -1,0 +1,96 @@
+// `tapsh -i`: a live session on the default target, in the ink UI on a terminal or line by line when piped.
+import { createInterface } from 'node:readline';
+import { buildTreeFor } from '../build/buildtree.js';
+import type { CliOptions } from '../cli/options.js';
+import type { Io } from '../cli/lab-command.js';
+import { captureKernelModel, readIdentity } from '../remote/capture.js';
+import { openDefaultTarget } from '../remote/connect.js';
+import { Controller } from './controller.js';
+import type { SessionSink, SessionStatus } from './engine.js';
+import { History } from './history.js';
+import { LiveSession } from './session.js';
+
+/** Fans the engine's events out to whichever UI subscribed. */
+class Hub implements SessionSink {
+  private sinks: SessionSink[] = [];
+  last: SessionStatus | undefined;
+  subscribe = (s: SessionSink) => {
+    this.sinks.push(s);
+    if (this.last) s.status(this.last);
+    return () => {
+      this.sinks = this.sinks.filter((x) => x !== s);
+    };
+  };
+  output(id: number | undefined, text: string): void {
+    for (const s of this.sinks) s.output(id, text);
+  }
+  warning(text: string): void {
+    for (const s of this.sinks) s.warning(text);
+  }
+  error(text: string): void {
+    for (const s of this.sinks) s.error(text);
+  }
+  status(st: SessionStatus): void {
+    this.last = st;
+    for (const s of this.sinks) s.status(st);
+  }
+}
+
+export async function runInteractive(o: CliOptions, io: Io): Promise<number> {
+  const open = await openDefaultTarget({ remote: o.remotes[0], onProgress: (s) => io.err(`[lab] ${s}\n`) });
+  const hub = new Hub();
+  let session: LiveSession | undefined;
+  try {
+    const identity = await readIdentity(open.target);
+    const tree = buildTreeFor(identity);
+    const model = await captureKernelModel(open.target, { identity });
+    io.err(`tapsh: live session on ${open.target.name} (kernel ${identity.release}); type help for commands, Ctrl-D to quit.\n`);
+    session = await LiveSession.start({
+      target: open.target,
+      tree,
+      model,
+      sink: hub,
+      defines: o.defines,
+      frontEnd: { scriptArgs: o.scriptArgs, includeDirs: o.includeDirs, guru: o.guru, compatible: o.compatible },
+    });
+    const quitting = () => void session?.quit();
+    process.once('SIGHUP', quitting); // the terminal went away: unload everything all the same
+    if (process.stdin.isTTY) {
+      const { render } = await import('ink');
+      const React = await import('react');
+      const { App } = await import('./App.js');
+      const app = render(React.createElement(App, { engine: session, subscribe: hub.subscribe, history: new History(), initial: hub.last }), { exitOnCtrlC: false });
+      await app.waitUntilExit();
+    } else {
+      await plain(session, hub, io, o.timeoutSeconds);
+    }
+    return 0;
+  } finally {
+    await session?.quit().catch(() => undefined);
+    await open.release();
+  }
+}
+
+/** Without a terminal: the same session semantics, one line at a time, output as it comes. */
+async function plain(session: LiveSession, hub: Hub, io: Io, lingerSeconds?: number): Promise<void> {
+  hub.subscribe({
+    output: (id, text) => io.out(id !== undefined ? text.replace(/^(?=.)/gm, `[${id}] `) : text),
+    warning: (t) => io.err(`WARNING: ${t}\n`),
+    error: (t) => io.err(`ERROR: ${t}\n`),
+    status: () => undefined,
+  });
+  const controller = new Controller(session, {
+    echo: () => undefined,
+    info: (t) => io.out(t),
+    problem: (t) => io.err(t),
+    busy: () => undefined,
+  });
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  for await (const line of rl) {
+    await controller.line(line);
+    if (controller.done) break;
+  }
+  // A scripted session ends with its input, unless -T asks it to keep running that long first.
+  if (!controller.done && lingerSeconds) await new Promise((r) => setTimeout(r, lingerSeconds * 1000));
+  if (!controller.done) await controller.end();
+}
