@@ -105,6 +105,18 @@ static bool tap_is_process_probe(const struct tap_probe *p)
 }
 
 /**
+ * tap_this_context - the context of the handler running on this CPU
+ *
+ * For code that has no context parameter (tapset C helpers: STAP_PROBE_REGS() and friends).
+ * Only meaningful inside a handler, where preemption is off.
+ */
+TAP_API struct tap_context *tap_this_context(void)
+{
+	return tap_ctx[raw_smp_processor_id()];
+}
+TAP_API_EXPORT(tap_this_context);
+
+/**
  * tap_enter - enter this CPU's context for a probe hit
  * @p: the probe
  * @regs: registers at the hit (NULL for begin/end)

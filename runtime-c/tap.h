@@ -240,6 +240,7 @@ struct tap_context {
 };
 
 /* --- context, errors and limits (context.c) --- */
+TAP_API struct tap_context *tap_this_context(void);
 TAP_API void tap_error(struct tap_context *c, const char *fmt, ...) __printf(2, 3);
 TAP_API void tap_script_error(struct tap_context *c, const char *msg);
 TAP_API void tap_error_maxaction(struct tap_context *c);

@@ -177,7 +177,10 @@ function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: bool
       const m = btf.member(typeId, c.name);
       if (!m) {
         const names = btf.memberNames(typeId);
-        return { ok: false, message: `${btf.typeName(typeId)} has no member ${c.name}; its members are: ${names.join(' ')}` };
+        // Closest names first (task_struct has hundreds): the likely fix, not the whole list.
+        const near = names.filter((n) => n.includes(c.name) || c.name.includes(n) || n.startsWith(c.name.slice(0, 3)));
+        const shown = [...new Set([...near, ...names])].slice(0, 12);
+        return { ok: false, message: `${btf.typeName(typeId)} has no member ${c.name}; its members include: ${shown.join(' ')}${names.length > shown.length ? ` (and ${names.length - shown.length} more)` : ''}` };
       }
       if (m.bitSize) {
         const mt = btf.resolve(m.type);

@@ -149,6 +149,19 @@ class Translator {
     w.line('#include <linux/ptrace.h>');
     w.line('#include <linux/jiffies.h>');
     w.line('');
+    w.line('/* The embedded-C interface that needs no function context (tapsets/README.md); usable in %{ %} helpers too. */');
+    w.line('#define STAP_PROBE_REGS() (tap_this_context()->regs)');
+    w.line('#define STAP_PROBE_POINT() (tap_this_context()->probe ? tap_this_context()->probe->pp : "")');
+    w.line('#define STAP_PROBE_NAME() tap_probe_name(tap_this_context())');
+    w.line('#define STAP_TARGET_PID() (tap_target_pid)');
+    w.line('#define STAP_REMOTE_ID() (tap_remote_id)');
+    w.line('#define STAP_REMOTE_URI() ((const char *)tap_remote_uri)');
+    w.line('#define STAP_EXIT() tap_exit()');
+    w.line('static long tap_target_pid;');
+    w.line('static long tap_remote_id = -1;');
+    w.line('static char *tap_remote_uri = "";');
+    w.line('static __maybe_unused const char *tap_probe_name(struct tap_context *c);');
+    w.line('');
     w.line('/* Appends for pretty-printed values ($var$, $$parms): truncate at TAP_MAXSTRINGLEN like every string. */');
     w.line('static __maybe_unused void tap_pretty_append(char *dst, const char *s)');
     w.line('{');
@@ -272,15 +285,10 @@ class Translator {
 
   private emitGlobals(): void {
     const w = this.out;
-    // pn(): the probe point as written (defined after the probe table).
-    w.line('static __maybe_unused const char *tap_probe_name(struct tap_context *c);');
     // target(): the pid of -c's command or -x, set by pass 5 as a module parameter.
-    w.line('static long tap_target_pid;');
     w.line('module_param_named(tapsh_target, tap_target_pid, long, 0444);');
     // remote_id()/remote_uri(): which --remote host this is (-1 and "" when not run with --remote).
-    w.line('static long tap_remote_id = -1;');
     w.line('module_param_named(tapsh_remote_id, tap_remote_id, long, 0444);');
-    w.line('static char *tap_remote_uri = "";');
     w.line('module_param_named(tapsh_remote_uri, tap_remote_uri, charp, 0444);');
     w.line('');
     if (this.globals.size === 0) return;
@@ -499,15 +507,8 @@ class Translator {
         : '#define STAP_RETURN(v) do { __retval = (long)(v); goto __out; } while (0)',
       '#define STAP_ERROR(...) do { tap_error(c, __VA_ARGS__); goto __out; } while (0)',
       '#define STAP_WARN(...) tap_warn(__VA_ARGS__)',
-      '#define STAP_PROBE_POINT() (c->probe ? c->probe->pp : "")',
-      '#define STAP_PROBE_REGS() (c->regs)',
-      '#define STAP_TARGET_PID() (tap_target_pid)',
-      '#define STAP_REMOTE_ID() (tap_remote_id)',
-      '#define STAP_REMOTE_URI() ((const char *)tap_remote_uri)',
-      '#define STAP_EXIT() tap_exit()',
       // abort(): the runtime has no "stop without end probes" yet, so this is exit() plus leaving the function.
       '#define STAP_ABORT() do { tap_exit(); goto __out; } while (0)',
-      '#define STAP_PROBE_NAME() tap_probe_name(c)',
     ];
     w.raw(defs.join('\n'));
     w.origin(code.span);
@@ -1560,7 +1561,13 @@ class Translator {
         for (const l of locks) w.line(`\t{ &${l.g.c}_lock, ${l.write ? 1 : 0} },`);
         w.line('};');
       }
-      rows.push(this.probeRow(p.derived, handlers[i]!, locks.length ? `tap_locks_${i}` : 'NULL', locks.length));
+      try {
+        rows.push(this.probeRow(p.derived, handlers[i]!, locks.length ? `tap_locks_${i}` : 'NULL', locks.length));
+      } catch (e) {
+        if (!(e instanceof Unsupported)) throw e;
+        const decl = p.unit.bodies[0]?.span;
+        this.problems.push({ message: `${p.derived.point}: ${e.message}`, span: decl });
+      }
     });
     w.line('static const struct tap_probe tap_probes[] = {');
     for (const r of rows) w.line(r);
@@ -1621,7 +1628,7 @@ class Translator {
         f.push('.kind = TAP_PROBE_KPROBE', `.addr = ${String(det['address'])}UL`);
         break;
       default:
-        return assertNever(d.family as never, 'probe family');
+        throw new Unsupported(`${d.family} probes are not built yet`, undefined);
     }
     return `\t{ ${[...f, `.handler = ${handler}`, `.pp = ${pp}`, `.locks = ${locks}`, `.nlocks = ${nlocks}`].join(', ')} },`;
   }
@@ -1637,7 +1644,9 @@ class Translator {
       const kind = g.isArray ? 'TAP_G_MAP' : g.value === 'stats' ? 'TAP_G_STAT' : g.value === 'string' ? 'TAP_G_STRING' : 'TAP_G_LONG';
       const vt = g.value === 'stats' ? 'TAP_STAT' : g.value === 'string' ? 'TAP_STRING' : 'TAP_LONG';
       const keys = g.isArray ? this.mapKeysSpec(g) : '';
-      const hist = g.value === 'stats' ? this.histArgs(g.hist, undefined) : 'TAP_HIST_NONE, 0, 0, 0';
+      // A session statistic is created once for every entry to come: it keeps log buckets even when
+      // this entry prints no histogram, so a later print(@hist_log(s)) finds them.
+      const hist = g.value === 'stats' ? (g.hist ? this.histArgs(g.hist, undefined) : 'TAP_HIST_LOG, 0, 0, 0') : 'TAP_HIST_NONE, 0, 0, 0';
       w.line(`p = tap_session_global(${cString(g.sym.name)}, ${kind}, ${cString(keys)}, ${vt}, ${hist});`);
       w.line('if (IS_ERR_OR_NULL(p))').line('\treturn p ? PTR_ERR(p) : -ENOMEM;');
       if (g.isArray) w.line(`${g.c} = p;`);

@@ -122,8 +122,8 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
   it('names what exists when a target variable is wrong', async () => {
     const r = await tapsh(['-p2', '-e', 'probe kernel.function("vfs_read") { println($file->f_nope) }']);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('struct file has no member f_nope; its members are: ');
-    expect(r.err).toMatch(/its members are: .*\bf_path\b.*\bf_inode\b/);
+    expect(r.err).toContain('struct file has no member f_nope; its members include: ');
+    expect(r.err).toMatch(/its members include: .*\bf_path\b.*\bf_inode\b/);
   });
 
   it('runs on a --remote host reached with ssh2 and the user\'s known_hosts, prefixing lines with --remote-prefix', async () => {
