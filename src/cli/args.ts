@@ -12,12 +12,39 @@ export class UsageError extends Error {
 const SHORT: Record<string, boolean> = {
   h: false, V: false, v: false, g: false, u: false, w: false, W: false, i: false, t: false,
   e: true, p: true, I: true, D: true, G: true, m: true, r: true, o: true, c: true, x: true, T: true, l: true, L: true,
+  // Accepted for compatibility; they change nothing in tapsh (see IGNORED).
+  k: false, b: false, q: false, F: false, P: false, d: true, s: true, S: true, R: true, B: true, a: true,
+};
+
+/** stap options tapsh accepts so that scripts and tools written for stap keep working, with why they do nothing here. */
+export const IGNORED: Record<string, string> = {
+  k: 'keep the build directory: tapsh keeps built modules in its cache anyway',
+  b: 'bulk per-CPU output files: tapsh always merges per-CPU output into one stream',
+  q: 'no compatibility output changes',
+  F: 'flight-recorder mode is not built',
+  P: 'prologue searching needs DWARF; BTF gives arguments at function entry',
+  d: 'symbol data for an object: tapsh reads symbols from the target kernel',
+  s: 'buffer size in MB: tapsh sizes per-CPU buffers itself (tapsh_bufsize module parameter)',
+  S: 'output file switching is not built',
+  R: 'runtime directory: tapsh uses its own runtime-c',
+  B: 'kbuild options',
+  a: 'architecture: tapsh builds for the target kernel\'s',
+  'prologue-searching': 'needs DWARF',
+  'disable-cache': 'tapsh caches by content, so a stale cache cannot be used',
+  'skip-badvars': 'bad target variables are compile-time errors in tapsh',
+  'suppress-time-limits': 'limits stay on (MAXACTION etc. can be raised with -D)',
+  'all-modules': 'tapsh reads every loaded module\'s symbols anyway',
+  ldd: 'user-space libraries are not probed yet',
+  'check-version': 'tapsh checks the build tree against the target kernel always',
+  'suppress-handler-errors': 'not built',
 };
 
 /** Long options: name → takes an argument. */
 const LONG: Record<string, boolean> = {
   help: false, version: false, interactive: false, 'remote-prefix': false, guru: false, 'guru-mode': false,
   remote: true, compatible: true,
+  'prologue-searching': false, 'disable-cache': false, 'skip-badvars': false, 'suppress-time-limits': false,
+  'all-modules': false, ldd: false, 'check-version': false, 'suppress-handler-errors': false,
 };
 
 export function defaultOptions(): CliOptions {
@@ -47,6 +74,10 @@ function apply(o: CliOptions, flag: string, value: string | undefined): void {
     case 'i': case 'interactive': o.interactive = true; return;
     case 't': o.timing = true; return;
     case 'remote-prefix': o.remotePrefix = true; return;
+  }
+  if (flag in IGNORED) {
+    o.ignored = [...(o.ignored ?? []), flag];
+    return;
   }
   const v = value!;
   switch (flag) {
@@ -136,6 +167,8 @@ export function parseArgs(argv: string[]): CliOptions {
     }
     positional.push(arg);
   }
+  if (o.command !== undefined && o.targetPid !== undefined) throw new UsageError('You can\'t specify -c and -x options together.');
+  if (o.interactive && (o.listProbes !== undefined || o.listProbesWithVars !== undefined)) throw new UsageError('You can\'t specify -i and -l/-L options together.');
   if (o.script !== undefined) {
     o.scriptArgs = positional;
   } else if (positional.length > 0) {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostKernels, readBuildTree } from '../build/buildtree.js';
 import { parseScript, printProgram, renderDiagnostics } from '../lang/pass1.js';
-import { elaborateScript, printElaborated } from '../lang/pass2.js';
+import { checkTapsetLibrary, elaborateScript, printElaborated } from '../lang/pass2.js';
 import { cachedModelForRelease } from '../remote/capture.js';
 import type { KernelModel } from '../remote/model.js';
 import type { Resolved } from '../lang/elaborate.js';
@@ -80,7 +80,9 @@ export function runPass1(o: CliOptions, io: Io, print = o.lastPass === 1): numbe
   const src = readScript(o);
   const facts = kernelFacts(o);
   const result = parseScript({ ...frontEndInput(o, facts), text: src.text, fileName: src.name, kernel: facts.identity });
-  const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
+  // stap parses the whole tapset library in pass 1 too: with -W its problems fail the run.
+  const library = o.warningsAreErrors ? checkTapsetLibrary({ ...frontEndInput(o, facts), kernel: facts.identity, unoptimized: o.unoptimized, suppressWarnings: false, warningsAreErrors: true }) : [];
+  const warnings = [...result.diagnostics, ...library].filter((d) => d.severity === 'warning');
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (warnings.length && !o.suppressWarnings) io.err(renderDiagnostics(warnings, result.sources));
   if (errors.length) {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TargetError } from '../remote/target.js';
-import { parseArgs, UsageError } from './args.js';
+import { IGNORED, parseArgs, UsageError } from './args.js';
 import { describeKernel, labCommand, type Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
 import { openDefaultTarget } from '../remote/connect.js';
@@ -91,6 +91,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       io.out(`tapsh ${version()} (SystemTap language ${LANGUAGE_VERSION}; output formats as stap 4.8)\n`);
       return 0;
     }
+    if (o.verbose > 0) for (const f of o.ignored ?? []) io.err(`tapsh: ${f.length > 1 ? '--' : '-'}${f} ignored: ${IGNORED[f]}\n`);
     if (o.listProbes !== undefined || o.listProbesWithVars !== undefined) return listProbes(o, io);
     if (o.interactive) return await interactive(o, io);
     if (o.script === undefined && o.scriptFile === undefined) {

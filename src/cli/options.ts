@@ -51,6 +51,8 @@ export interface CliOptions {
   compatible?: string;
   /** -t: per-probe timing. */
   timing?: boolean;
+  /** stap options accepted for compatibility that change nothing in tapsh. */
+  ignored?: string[];
   help: boolean;
   version: boolean;
 }
