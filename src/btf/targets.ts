@@ -44,7 +44,10 @@ export interface TargetPlan {
   btf: Btf;
 }
 
-export type Resolution = { ok: true; plan: TargetPlan } | { ok: false; message: string };
+export type Resolution =
+  | { ok: true; plan: TargetPlan }
+  /** `missing`: a member the type lacks, with the type's member names, for callers that word it their own way. */
+  | { ok: false; message: string; missing?: { type: string; member: string; names: string[] } };
 
 const loaded = new Map<string, Btf>();
 /** Module BTF blobs by vmlinux Btf: name -> parsed split BTF (parsed on first use). */
@@ -180,7 +183,11 @@ function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: bool
         // Closest names first (task_struct has hundreds): the likely fix, not the whole list.
         const near = names.filter((n) => n.includes(c.name) || c.name.includes(n) || n.startsWith(c.name.slice(0, 3)));
         const shown = [...new Set([...near, ...names])].slice(0, 12);
-        return { ok: false, message: `${btf.typeName(typeId)} has no member ${c.name}; its members include: ${shown.join(' ')}${names.length > shown.length ? ` (and ${names.length - shown.length} more)` : ''}` };
+        return {
+          ok: false,
+          message: `${btf.typeName(typeId)} has no member ${c.name}; its members include: ${shown.join(' ')}${names.length > shown.length ? ` (and ${names.length - shown.length} more)` : ''}`,
+          missing: { type: btf.typeName(typeId), member: c.name, names },
+        };
       }
       if (m.bitSize) {
         const mt = btf.resolve(m.type);

@@ -589,10 +589,10 @@ class Elaborator {
     const struct = btf ? this.pointedStruct(unit, e.operand, new Set()) : undefined;
     if (!btf || !struct) return;
     const r = resolveCast(btf, struct, e.components);
-    const missing = !r.ok ? /^(.*) has no member (\S+); its members are: (.*)$/.exec(r.message) : null;
+    const missing = !r.ok ? r.missing : undefined;
     if (missing) {
-      const names = missing[3]!.split(' ');
-      this.error('TS4082', e.span, [missing[2]!, missing[1]!, names.slice(0, 24).join(', ') + (names.length > 24 ? ', ...' : '')]);
+      const names = missing.names;
+      this.error('TS4082', e.span, [missing.member, missing.type, names.slice(0, 24).join(', ') + (names.length > 24 ? ', ...' : '')]);
     }
   }
 
@@ -1175,10 +1175,10 @@ class Elaborator {
           // translator cannot do yet it says itself.
           const kernelType = e.module === undefined || e.module === 'kernel' || e.module.startsWith('<');
           const r = btf && kernelType ? resolveCast(btf, e.type, e.components) : undefined;
-          const missing = r && !r.ok ? /^(.*) has no member (\S+); its members are: (.*)$/.exec(r.message) : null;
+          const missing = r && !r.ok ? r.missing : undefined;
           if (missing) {
-            const names = missing[3]!.split(' ');
-            this.error('TS4082', e.span, [missing[2]!, missing[1]!, names.slice(0, 24).join(', ') + (names.length > 24 ? ', ...' : '')]);
+            const names = missing.names;
+            this.error('TS4082', e.span, [missing.member, missing.type, names.slice(0, 24).join(', ') + (names.length > 24 ? ', ...' : '')]);
           }
         }
         if (e.kind === 'target' && e.components.length === 0 && !e.addressOf && !e.pretty) {
