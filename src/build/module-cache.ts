@@ -88,7 +88,7 @@ function stripDebug(path: string): Promise<void> {
 }
 
 /** kbuild's ccflags for both halves of a module: the runtime's include path and the -D limits. */
-function ccflags(defines: string[]): string {
+export function ccflags(defines: string[]): string {
   return [`-I${RUNTIME_DIR}`, ...defines.map((d) => `-D${d}`)].map((f) => `'${f.replace(/'/g, `'\\''`)}'`).join(' ');
 }
 

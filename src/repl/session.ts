@@ -1,9 +1,9 @@
 // The live session engine (SESSION.md): a core module on the target, one small handler module per entry.
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { BuildTree } from '../build/buildtree.js';
-import { compilerIdentity, RUNTIME_DIR, runtimeDigest } from '../build/module-cache.js';
+import { ccflags, compilerIdentity, runtimeDigest } from '../build/module-cache.js';
 import { kbuild, KbuildError } from '../build/kbuild.js';
 import { mapCErrors, renderCErrors } from '../build/cerrors.js';
 import type { ExternalGlobal, Resolved, Ty } from '../lang/elaborate.js';
@@ -52,8 +52,7 @@ export async function buildCore(tree: BuildTree, defines: string[]): Promise<{ k
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   writeFileSync(join(work, 'tapsh_core.c'), '#define TAP_CORE 1\n#include "tap_runtime.c"\n');
-  const flags = [`-I${RUNTIME_DIR}`, ...defines.map((d) => `-D${d}`)].map((f) => `'${f.replace(/'/g, `'\\''`)}'`).join(' ');
-  writeFileSync(join(work, 'Kbuild'), `obj-m += tapsh_core.o\nccflags-y += ${flags}\n`);
+  writeFileSync(join(work, 'Kbuild'), `obj-m += tapsh_core.o\nccflags-y += ${ccflags(defines)}\n`);
   try {
     await kbuild(tree, work, 'tapsh_core');
     mkdirSync(dir, { recursive: true });
@@ -72,8 +71,7 @@ async function buildHandler(tree: BuildTree, core: { symvers: string }, name: st
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${name}.c`), c);
-  const flags = [`-I${RUNTIME_DIR}`, ...defines.map((d) => `-D${d}`)].map((f) => `'${f.replace(/'/g, `'\\''`)}'`).join(' ');
-  writeFileSync(join(dir, 'Kbuild'), `obj-m += ${name}.o\nccflags-y += ${flags}\nKBUILD_EXTRA_SYMBOLS := ${core.symvers}\n`);
+  writeFileSync(join(dir, 'Kbuild'), `obj-m += ${name}.o\nccflags-y += ${ccflags(defines)}\nKBUILD_EXTRA_SYMBOLS := ${core.symvers}\n`);
   try {
     await kbuild(tree, dir, name, [`KBUILD_EXTRA_SYMBOLS=${core.symvers}`]);
   } catch (e) {
@@ -241,7 +239,11 @@ export class LiveSession implements SessionEngine {
       const name = `tapsh_e${id}_${this.tag}`;
       try {
         const ko = await buildHandler(this.o.tree, this.core, name, t.c, this.o.defines ?? []);
-        await this.load(name, readFileSync(ko));
+        try {
+          await this.load(name, readFileSync(ko));
+        } finally {
+          rmSync(dirname(ko), { recursive: true, force: true }); // the build directory has served
+        }
       } catch (e) {
         // Nothing was loaded: the entry does not exist, the session goes on.
         this.next--;
