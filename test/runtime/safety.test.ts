@@ -123,7 +123,8 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
     const r = await runModule(ssh, ko['flood']!, 'tapsh_rt_flood', {
       exit: false,
       during: async (t) => {
-        await t.run('(dd if=/dev/zero of=/dev/null bs=1 count=100000 2>/dev/null &) ; sleep 0.5');
+        // nice: the flood keeps the CPUs busy, but the control path (sshd, the test's commands) still gets scheduled under TCG.
+        await t.run('(nice -n 19 dd if=/dev/zero of=/dev/null bs=1 count=100000 2>/dev/null &) ; sleep 0.5');
         before = (await t.run('cat /sys/kernel/debug/kprobes/list')).stdout.toString();
         await t.run('echo y > /proc/sysrq-trigger');
         await new Promise((res) => setTimeout(res, 500));
@@ -145,7 +146,8 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
     const r = await runModule(ssh, ko['flood']!, 'tapsh_rt_flood', {
       exit: false,
       during: async (t) => {
-        await t.run('(dd if=/dev/zero of=/dev/null bs=1 count=100000 2>/dev/null &) ; sleep 0.5');
+        // nice: the flood keeps the CPUs busy, but the control path (sshd, the test's commands) still gets scheduled under TCG.
+        await t.run('(nice -n 19 dd if=/dev/zero of=/dev/null bs=1 count=100000 2>/dev/null &) ; sleep 0.5');
         await monitorCommand(vm, 'sendkey alt-sysrq-y');
         await new Promise((res) => setTimeout(res, 500));
         after = (await t.run('cat /sys/kernel/debug/kprobes/list; killall dd; true')).stdout.toString();
