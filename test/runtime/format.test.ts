@@ -1,9 +1,9 @@
 // runtime-c in the lab VM: printf directives, print helpers, stats, both histogram formats, maps and sorted foreach — byte for byte against stap 4.8's saved output.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { LabVm } from '../../src/remote/lab.js';
 import type { SshTarget } from '../../src/remote/ssh.js';
 import { missing } from '../helpers/env.js';
-import { BAD_KERNEL_LOG, bootLab, buildModule, kernelClean, labTree, oracle, runModule } from './harness.js';
+import { bootLab, buildModule, labTree, oracle, runModule, guardLab } from './harness.js';
 import { ModuleState } from '../../src/run/records.js';
 
 const skip = missing(['qemu-system-x86_64', 'dropbearconvert', 'ssh-keygen', 'make'], 'runtime-c VM tests');
@@ -23,16 +23,7 @@ describe.skipIf(skip)('runtime-c formatting and data in the lab VM', () => {
     ({ vm, ssh } = await lab);
   }, 240_000);
 
-  afterEach(async () => {
-    const { dmesg, modules } = await kernelClean(ssh);
-    expect(dmesg).not.toMatch(BAD_KERNEL_LOG);
-    expect(modules).toBe('');
-  });
-
-  afterAll(async () => {
-    await ssh?.close();
-    await vm?.stop();
-  });
+  guardLab(() => ({ vm, ssh }));
 
   it('printf: every directive, flag, width and precision as stap prints them', async () => {
     const r = await runModule(ssh, ko['tapsh_rt_printf']!, 'tapsh_rt_printf', { exit: false });

@@ -8,6 +8,7 @@ import { kbuild } from '../../src/build/kbuild.js';
 import { LabVm } from '../../src/remote/lab.js';
 import type { SshTarget } from '../../src/remote/ssh.js';
 import { RecordDecoder, RecordKind, droppedCounts, stateOf, type ModuleRecord, ModuleState } from '../../src/run/records.js';
+import { afterAll, afterEach, expect } from 'vitest';
 import { REPO, tempDir } from '../helpers/env.js';
 
 export const RUNTIME_DIR = join(REPO, 'runtime-c');
@@ -206,3 +207,20 @@ export async function kernelClean(ssh: SshTarget): Promise<{ dmesg: string; modu
 }
 
 export const BAD_KERNEL_LOG = /Oops|BUG:|WARNING:|general protection|kernel panic|Call Trace/;
+
+/**
+ * The hooks every runtime test file shares: after each test the guest kernel log is clean and no
+ * module of ours is left loaded; after the file the VM is stopped. Getters, because the VM is
+ * booted in the file's own beforeAll.
+ */
+export function guardLab(lab: () => { vm: LabVm | undefined; ssh: SshTarget | undefined }): void {
+  afterEach(async () => {
+    const { dmesg, modules } = await kernelClean(lab().ssh!);
+    expect(dmesg).not.toMatch(BAD_KERNEL_LOG);
+    expect(modules).toBe('');
+  });
+  afterAll(async () => {
+    await lab().ssh?.close();
+    await lab().vm?.stop();
+  });
+}

@@ -1,10 +1,10 @@
 // runtime-c in the lab VM: kprobes (several sharing a handler), a kretprobe, timers, timer.profile, a tracepoint with fields, registration failures.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { LabVm } from '../../src/remote/lab.js';
 import type { SshTarget } from '../../src/remote/ssh.js';
 import { ModuleState } from '../../src/run/records.js';
 import { missing } from '../helpers/env.js';
-import { BAD_KERNEL_LOG, bootLab, buildModule, buildRuntimeObject, buildSplitModule, kernelClean, labTree, runModule } from './harness.js';
+import { bootLab, buildModule, buildRuntimeObject, buildSplitModule, labTree, runModule, guardLab } from './harness.js';
 
 const skip = missing(['qemu-system-x86_64', 'dropbearconvert', 'ssh-keygen', 'make'], 'runtime-c VM tests');
 
@@ -36,16 +36,7 @@ describe.skipIf(skip)('runtime-c probe kinds in the lab VM', () => {
     ({ vm, ssh } = await lab);
   }, 240_000);
 
-  afterEach(async () => {
-    const { dmesg, modules } = await kernelClean(ssh);
-    expect(dmesg).not.toMatch(BAD_KERNEL_LOG);
-    expect(modules).toBe('');
-  });
-
-  afterAll(async () => {
-    await ssh?.close();
-    await vm?.stop();
-  });
+  guardLab(() => ({ vm, ssh }));
 
   it('counts kprobe and kretprobe hits under a workload, ticks timers, reads tracepoint fields', async () => {
     const format = (await ssh.run('cat /sys/kernel/tracing/events/sched/sched_process_exec/format')).stdout.toString();

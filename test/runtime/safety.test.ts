@@ -1,10 +1,10 @@
 // runtime-c in the lab VM: script errors and limits as stap 4.8 reports them, a printf flood with drops, SysRq disarm.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { LabVm } from '../../src/remote/lab.js';
 import type { SshTarget } from '../../src/remote/ssh.js';
 import { ModuleState } from '../../src/run/records.js';
 import { missing } from '../helpers/env.js';
-import { BAD_KERNEL_LOG, bootLab, buildModule, kernelClean, labTree, monitorCommand, oracle, runModule } from './harness.js';
+import { bootLab, buildModule, labTree, monitorCommand, oracle, runModule, guardLab } from './harness.js';
 
 const skip = missing(['qemu-system-x86_64', 'dropbearconvert', 'ssh-keygen', 'make'], 'runtime-c VM tests');
 
@@ -32,16 +32,7 @@ describe.skipIf(skip)('runtime-c errors, limits and safety in the lab VM', () =>
     ({ vm, ssh } = await lab);
   }, 240_000);
 
-  afterEach(async () => {
-    const { dmesg, modules } = await kernelClean(ssh);
-    expect(dmesg).not.toMatch(BAD_KERNEL_LOG);
-    expect(modules).toBe('');
-  });
-
-  afterAll(async () => {
-    await ssh?.close();
-    await vm?.stop();
-  });
+  guardLab(() => ({ vm, ssh }));
 
   // tcase → the oracle script it reproduces
   const cases: [string, string][] = [

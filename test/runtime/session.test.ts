@@ -1,11 +1,11 @@
 // runtime-c session core in the lab VM: handler modules attach to a loaded core, share a global by name, detach cleanly.
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { LabVm } from '../../src/remote/lab.js';
 import type { SshTarget } from '../../src/remote/ssh.js';
 import { ModuleState } from '../../src/run/records.js';
 import { missing } from '../helpers/env.js';
-import { BAD_KERNEL_LOG, bootLab, buildModule, kernelClean, labTree, runModule } from './harness.js';
+import { bootLab, buildModule, labTree, runModule, guardLab } from './harness.js';
 import { readFileSync } from 'node:fs';
 
 const skip = missing(['qemu-system-x86_64', 'dropbearconvert', 'ssh-keygen', 'make'], 'runtime-c VM tests');
@@ -25,16 +25,7 @@ describe.skipIf(skip)('runtime-c session core in the lab VM', () => {
     ({ vm, ssh } = await lab);
   }, 240_000);
 
-  afterEach(async () => {
-    const { dmesg, modules } = await kernelClean(ssh);
-    expect(dmesg).not.toMatch(BAD_KERNEL_LOG);
-    expect(modules).toBe('');
-  });
-
-  afterAll(async () => {
-    await ssh?.close();
-    await vm?.stop();
-  });
+  guardLab(() => ({ vm, ssh }));
 
   it('adds and deletes entries as handler modules; the global outlives them; end probes of loaded entries run', async () => {
     for (const n of ['tapsh_rt_h1', 'tapsh_rt_h2']) await ssh.put(readFileSync(ko[n]!), `/tmp/${n}.ko`);
