@@ -110,6 +110,19 @@ interface UnitCtx {
   probe: DerivedProbe | undefined;
   locals: Map<VarSym, string>;
   labels: number;
+  /**
+   * A .return probe of a kernel function: values read at entry (`@entry(expr)`, parameters,
+   * `$$parms`) get slots in the kretprobe instance's data, filled by an entry handler.
+   */
+  entry?: EntrySlots;
+  /** Emitting that entry handler: parameters are read from the registers of the call. */
+  atEntry?: boolean;
+}
+
+/** The expressions a return handler needs evaluated at function entry, one slot each. */
+interface EntrySlots {
+  struct: string;
+  slots: { expr: Expr; ty: Ty }[];
 }
 
 export function translate(r: Resolved, opts: TranslateOptions): TranslateResult {
@@ -127,6 +140,8 @@ class Translator {
   private readonly calls = new Map<Unit, Set<FuncSym>>();
   private readonly unitBodies: string[] = [];
   private varianceShift = new Map<VarSym, number>();
+  /** Probe index -> its kretprobe entry handler and data struct (probes using @entry or parameters at return). */
+  private readonly entryHandlers = new Map<number, { fn: string; struct: string }>();
   /** Session mode: statements filling the lock specs at init. */
   private readonly sessionLockFills: string[] = [];
 
@@ -147,6 +162,7 @@ class Translator {
     w.line('#include <linux/sched.h>');
     w.line('#include <linux/string.h>');
     w.line('#include <linux/ptrace.h>');
+    w.line('#include <linux/kprobes.h>');
     w.line('#include <linux/jiffies.h>');
     w.line('');
     w.line('/* The embedded-C interface that needs no function context (tapsets/README.md); usable in %{ %} helpers too. */');
@@ -398,6 +414,7 @@ class Translator {
     const ctx: UnitCtx = {
       unit: u, frame, w, errLabel: 'out', outLabel: 'out', retType: f ? this.funcRet(f) : undefined,
       isFunction: !!f, probe, locals: new Map(), labels: 0,
+      entry: probe && probe.isReturn && isFunctionFamily(probe.family) ? { struct: `tapentry_${cname}`, slots: [] } : undefined,
     };
     try {
       if (f && f.decl.body.kind === 'embedded') {
@@ -420,6 +437,10 @@ class Translator {
         frame.release(m);
       }
       for (const b of u.bodies) this.block(bctx, b);
+      if (ctx.entry && ctx.entry.slots.length) {
+        this.emitEntryHandler(ctx, `${cname}_entry`, w);
+        this.entryHandlers.set(probeIndex, { fn: `${cname}_entry`, struct: ctx.entry.struct });
+      }
 
       if (frame.fields.length === 0) frame.fields.push('char __unused;');
       w.open(`struct ${frame.structName}`);
@@ -479,6 +500,60 @@ class Translator {
       this.unitBodies.push(`/* ${cname}: not translated (${e.message.replace(/\*\//g, '* /')}) */\n`);
     }
     return cname;
+  }
+
+  /**
+   * The kretprobe entry handler of a .return probe: evaluates every slot's expression with the
+   * registers of the call (so `$param` is the argument) into the instance's data.
+   */
+  private emitEntryHandler(ret: UnitCtx, name: string, w: CWriter): void {
+    const entry = ret.entry!;
+    w.open(`struct ${entry.struct}`);
+    entry.slots.forEach((s, i) => w.line(s.ty === 'string' ? `char e${i}[TAP_MAXSTRINGLEN];` : `long e${i};`));
+    w.close(';');
+    w.line('');
+    const frame = new Frame(`tapframe_${name}`);
+    const body = new CWriter();
+    const ctx: UnitCtx = { ...ret, frame, w: body, errLabel: 'out', outLabel: 'out', locals: new Map(), labels: 0, entry: undefined, atEntry: true };
+    body.line(`d = (struct ${entry.struct} *)c->ri->data;`);
+    entry.slots.forEach((s, i) => {
+      const m = frame.mark();
+      body.origin(s.expr.span);
+      const v = this.expr(ctx, s.expr);
+      body.line(s.ty === 'string' ? `strscpy(d->e${i}, ${v}, TAP_MAXSTRINGLEN);` : `d->e${i} = ${v};`);
+      frame.release(m);
+    });
+    if (frame.fields.length === 0) frame.fields.push('char __unused;');
+    w.open(`struct ${frame.structName}`);
+    for (const fl of frame.fields) w.line(fl);
+    w.close(';');
+    w.line('');
+    w.line(`static void ${name}(struct tap_context *c)`);
+    w.open('');
+    w.line(`struct ${frame.structName} *l;`);
+    w.line(`struct ${entry.struct} *d;`);
+    w.line('u32 __mark = TAP_FRAME_MARK(c);');
+    w.line('');
+    w.line('l = tap_frame_push(c, sizeof(*l));');
+    w.line('if (!l)');
+    w.line('\tgoto out;');
+    w.raw(indentBlock(body.text(), 1));
+    w.label('out');
+    w.line('TAP_FRAME_POP(c, __mark);');
+    w.close();
+    w.line('');
+  }
+
+  /**
+   * A value that a return probe reads as it was at function entry: in the entry handler the
+   * expression itself, in the return handler its slot.
+   */
+  private entryValue(ctx: UnitCtx, node: Expr, evaluate: Expr): string {
+    if (ctx.atEntry) return this.expr(ctx, evaluate);
+    if (!ctx.entry) throw new Unsupported('@entry() is only available in .return probes of kernel functions', node.span);
+    const ty = this.typeOf(ctx, node) === 'string' ? 'string' : 'long';
+    const i = ctx.entry.slots.push({ expr: evaluate, ty }) - 1;
+    return `((struct ${ctx.entry.struct} *)c->ri->data)->e${i}`;
   }
 
   private initLocals(ctx: UnitCtx, w: CWriter): void {
@@ -917,7 +992,11 @@ class Translator {
       case 'regex':
         throw new Unsupported('regular expression matching (=~) is not built yet', e.span);
       case 'target':
+        // In a .return probe a parameter (and anything built on it) is its value at entry, as in stap.
+        if (ctx.entry && e.name !== 'return') return this.entryValue(ctx, e, e);
         return this.targetVar(ctx, e);
+      case 'entry':
+        return this.entryValue(ctx, e, e.operand);
       case 'embedded':
         throw new Unsupported('embedded C in an expression', e.span);
       case 'cast':
@@ -927,7 +1006,6 @@ class Translator {
       case 'atVar':
       case 'autocast':
       case 'defined':
-      case 'entry':
       case 'perf':
       case 'probewrite':
       case 'const':
@@ -968,7 +1046,7 @@ class Translator {
     if (e.pretty) return this.prettyTarget(ctx, e, p);
     const btf = modelBtf(this.opts.kernel);
     if (!btf) throw new Unsupported(`$${e.name}: the kernel model has no BTF, so function arguments cannot be located`, e.span);
-    const r = resolveTarget(btf, String(p.detail['function']), p.isReturn, e.name, e.components);
+    const r = resolveTarget(btf, String(p.detail['function']), p.isReturn && e.name === 'return', e.name, e.components);
     if (!r.ok) throw new Unsupported(r.message, e.span);
     const plan = r.plan;
     this.setLast(ctx, cString(`identifier '$${e.name}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
@@ -1054,6 +1132,8 @@ class Translator {
     if (!p || (p.family !== 'kernel.function' && p.family !== 'kprobe.function')) {
       throw new Unsupported(`$$${e.which} is available in kernel.function probes (tracepoint probes have their fields by name)`, e.span);
     }
+    // In a .return probe the parameters are their values at entry.
+    if (ctx.entry && e.which !== 'return') return this.entryValue(ctx, e, e);
     const vmlinux = modelBtf(this.opts.kernel);
     const btf = vmlinux ? btfForFunction(vmlinux, String(p.detail['function']), String(p.detail['module'] ?? '')) : undefined;
     const proto = btf?.funcProto(String(p.detail['function']));
@@ -1069,8 +1149,7 @@ class Translator {
     w.line(`${dst}[0] = '\\0';`);
     this.setLast(ctx, cString(`identifier '$$${e.which}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
     names.forEach((name, i) => {
-      if (p.isReturn && name !== 'return') return; // parameters at return need @entry (not built yet)
-      const r = resolveTarget(btf, String(p.detail['function']), p.isReturn, name, []);
+      const r = resolveTarget(btf, String(p.detail['function']), name === 'return', name, []);
       if (!r.ok) return;
       w.line(`tap_pretty_append(${dst}, ${cString(`${i > 0 ? ' ' : ''}${name}=`)});`);
       const v = this.emitPlan(ctx, r.plan, [], undefined, e.span);
@@ -1086,7 +1165,7 @@ class Translator {
     const vmlinux = modelBtf(this.opts.kernel);
     if (!vmlinux) throw new Unsupported(`$${e.name}: the kernel model has no BTF`, e.span);
     const btf = btfForFunction(vmlinux, String(p.detail['function']), String(p.detail['module'] ?? ''));
-    const r = resolveTarget(btf, String(p.detail['function']), p.isReturn, e.name, e.components);
+    const r = resolveTarget(btf, String(p.detail['function']), p.isReturn && e.name === 'return', e.name, e.components);
     const dst = ctx.frame.strTemp();
     const w = ctx.w;
     w.line(`${dst}[0] = '\\0';`);
@@ -1562,7 +1641,7 @@ class Translator {
         w.line('};');
       }
       try {
-        rows.push(this.probeRow(p.derived, handlers[i]!, locks.length ? `tap_locks_${i}` : 'NULL', locks.length));
+        rows.push(this.probeRow(p.derived, i, handlers[i]!, locks.length ? `tap_locks_${i}` : 'NULL', locks.length));
       } catch (e) {
         if (!(e instanceof Unsupported)) throw e;
         const decl = p.unit.bodies[0]?.span;
@@ -1587,7 +1666,7 @@ class Translator {
     w.line('');
   }
 
-  private probeRow(d: DerivedProbe, handler: string, locks: string, nlocks: number): string {
+  private probeRow(d: DerivedProbe, index: number, handler: string, locks: string, nlocks: number): string {
     const f: string[] = [];
     const det = d.detail;
     const pp = cString(d.point);
@@ -1617,7 +1696,11 @@ class Translator {
         break;
       case 'kernel.function':
       case 'kprobe.function':
-        if (d.isReturn) f.push('.kind = TAP_PROBE_KRETPROBE', `.maxactive = ${Number(det['maxactive'] ?? 0)}`);
+        if (d.isReturn) {
+          f.push('.kind = TAP_PROBE_KRETPROBE', `.maxactive = ${Number(det['maxactive'] ?? 0)}`);
+          const eh = this.entryHandlers.get(index);
+          if (eh) f.push(`.entry_handler = ${eh.fn}`, `.entry_data_size = sizeof(struct ${eh.struct})`);
+        }
         else f.push('.kind = TAP_PROBE_KPROBE');
         f.push(`.symbol = ${cString(String(det['function']))}`);
         break;
@@ -1733,6 +1816,10 @@ class Translator {
     w.line('};');
 
   }
+}
+
+function isFunctionFamily(f: string): boolean {
+  return f === 'kernel.function' || f === 'kprobe.function';
 }
 
 /** The value of a literal number expression, if the expression is one. */

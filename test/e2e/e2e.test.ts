@@ -93,6 +93,29 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     expect(out).toContain('returns>=2: 1\n');
   });
 
+  it('reads @entry() values and parameters in .return probes as they were at entry, next to $return', async () => {
+    // Truth from elsewhere: fd_install() is handed the fd the open returns; /proc/self/fdinfo shows the flags the shell opened with.
+    const r = await tapsh(['-c', "cat /etc/passwd >/dev/null; sh -c 'exec 4</etc/group; cat /proc/self/fdinfo/4'", '-e', [
+      'probe kernel.function("do_sys_openat2").return {',
+      '  if (execname() == "cat" && user_string($filename) == "/etc/passwd") printf("ret %d flags %o name %s\\n", $return, @entry($how->flags), user_string(@entry($filename)))',
+      '  if (execname() == "sh" && user_string($filename) == "/etc/group") printf("sh flags %o dfd %d\\n", @entry($how->flags), $dfd)',
+      '}',
+      'probe kernel.function("fd_install") { if (execname() == "cat" && kernel_string($file->f_path->dentry->d_name->name) == "passwd") printf("install %d\\n", $fd) }',
+    ].join('\n')]);
+    expect(r.code, r.err).toBe(0);
+    const out = r.out.toString();
+    const installed = /^install (\d+)$/m.exec(out)?.[1];
+    const ret = /^ret (\d+) flags (\d+) name \/etc\/passwd$/m.exec(out);
+    expect(installed, out).toBeDefined();
+    expect(ret?.[1], out).toBe(installed);
+    const truth = /^flags:\s+0*(\d+)$/m.exec(out)?.[1];
+    const sh = /^sh flags (\d+) dfd (-?\d+)$/m.exec(out);
+    expect(truth, out).toBeDefined();
+    expect(sh?.[1], out).toBe(truth);
+    expect(sh?.[2]).toBe('-100'); // AT_FDCWD
+    expect(ret?.[2]).toBe(truth); // both are O_RDONLY (plus O_LARGEFILE)
+  });
+
   it('reads through @cast on a pointer held as a number', async () => {
     const r = await tapsh(['-c', 'sh -c "true & wait"', '-e',
       'global seen; probe kernel.function("wake_up_new_task") { if (seen++ == 0) { p = $p; printf("%d %s %d\\n", @cast(p, "struct task_struct")->pid == $p->pid, kernel_string(@cast(p, "task_struct", "kernel")->comm), @cast(p, "task_struct")->parent->pid == pid()) } }']);
