@@ -7,6 +7,8 @@
 #include <linux/perf_event.h>
 #include <linux/random.h>
 #include <linux/slab.h>
+#include <linux/tracepoint.h>
+#include <linux/module.h>
 #include <asm/irq_regs.h>
 #include "tap_rt.h"
 
@@ -18,6 +20,8 @@ struct tap_pstate {
 	struct kretprobe krp;
 	struct hrtimer hr;
 	struct perf_event **events;	/* per CPU: tracepoint / profile */
+	struct tracepoint *tp;		/* tracepoint with TP_PROTO arguments (tp_probe) */
+	struct module *tp_mod;		/* the module defining it, pinned while registered */
 };
 
 /*
@@ -238,6 +242,105 @@ static int tap_arm_profile(struct tap_pstate *ps)
 }
 
 /*
+ * Tracepoints whose TP_PROTO arguments the script reads ($prev, $next) are attached to the
+ * tracepoint itself: the translator emits a probe function with the event's prototype
+ * (every argument as an unsigned long) that calls tap_tp_args_hit. Handlers see the
+ * arguments as an array in c->tp_raw (c->tp_size bytes) and have no registers.
+ */
+struct tap_tp_lookup {
+	const char *name;
+	struct tracepoint *tp;
+	struct module *mod;
+};
+
+static void tap_tp_match(struct tracepoint *tp, void *priv)
+{
+	struct tap_tp_lookup *l = priv;
+
+	if (!l->tp && !strcmp(tp->name, l->name))
+		l->tp = tp;
+}
+
+static struct tap_tp_lookup *tap_tp_module_lookup;	/* under tap_ctl_mutex */
+
+/* Called for every module with tracepoints when the notifier is registered. */
+static int tap_tp_module_cb(struct notifier_block *nb, unsigned long val, void *data)
+{
+	struct tp_module *tp_mod = data;
+	struct tap_tp_lookup *l = tap_tp_module_lookup;
+	unsigned int i;
+
+	if (val != MODULE_STATE_COMING || !l || l->tp)
+		return NOTIFY_OK;
+	for (i = 0; i < tp_mod->mod->num_tracepoints; i++) {
+		struct tracepoint *tp = tracepoint_ptr_deref(&tp_mod->mod->tracepoints_ptrs[i]);
+
+		if (!strcmp(tp->name, l->name) && try_module_get(tp_mod->mod)) {
+			l->tp = tp;
+			l->mod = tp_mod->mod;
+			break;
+		}
+	}
+	return NOTIFY_OK;
+}
+
+static struct notifier_block tap_tp_module_nb = { .notifier_call = tap_tp_module_cb };
+
+static int tap_arm_tp_args(struct tap_pstate *ps)
+{
+	struct tap_tp_lookup l = { .name = ps->p->tp_event };
+	int err;
+
+	for_each_kernel_tracepoint(tap_tp_match, &l);
+	if (!l.tp) {
+		tap_tp_module_lookup = &l;
+		err = register_tracepoint_module_notifier(&tap_tp_module_nb);
+		if (!err)
+			unregister_tracepoint_module_notifier(&tap_tp_module_nb);
+		tap_tp_module_lookup = NULL;
+	}
+	if (!l.tp)
+		return -ENOENT;
+	err = tracepoint_probe_register(l.tp, ps->p->tp_probe, ps);
+	if (err) {
+		if (l.mod)
+			module_put(l.mod);
+		return err;
+	}
+	ps->tp = l.tp;
+	ps->tp_mod = l.mod;
+	return 0;
+}
+
+static void tap_disarm_tp_args(struct tap_pstate *ps)
+{
+	tracepoint_probe_unregister(ps->tp, ps->p->tp_probe, ps);
+	ps->tp = NULL;
+}
+
+/* After the grace period: no probe function of ours runs any more. */
+static void tap_tp_args_release(struct tap_pstate *ps)
+{
+	if (ps->tp_mod)
+		module_put(ps->tp_mod);
+	ps->tp_mod = NULL;
+}
+
+/**
+ * tap_tp_args_hit - a tracepoint with TP_PROTO arguments fired
+ * @data: the probe's registration state (given to tracepoint_probe_register)
+ * @args: its arguments, one unsigned long each
+ * @n: how many
+ */
+TAP_API void tap_tp_args_hit(void *data, const unsigned long *args, unsigned int n)
+{
+	struct tap_pstate *ps = data;
+
+	tap_run_handler(ps->p, NULL, NULL, args, n * sizeof(*args));
+}
+TAP_API_EXPORT(tap_tp_args_hit);
+
+/*
  * The tracepoint's perf id (ids are assigned at boot, so never compiled in). tracefs
  * files cannot be kernel_read(), but the event file lookup the hist triggers use is
  * exported; it also pins the event (a module's events) until we put it back.
@@ -261,8 +364,11 @@ static int tap_arm_tracepoint(struct tap_pstate *ps)
 		.sample_period = 1,
 		.sample_type = PERF_SAMPLE_RAW,
 	};
-	int err = tap_tracepoint_id(ps->p->tp_system, ps->p->tp_event, &attr.config);
+	int err;
 
+	if (ps->p->tp_probe)
+		return tap_arm_tp_args(ps);
+	err = tap_tracepoint_id(ps->p->tp_system, ps->p->tp_event, &attr.config);
 	if (err)
 		return err;
 	return tap_perf_create(ps, &attr, tap_perf_tp);
@@ -394,7 +500,7 @@ static int tap_set_arm(struct tap_set *set)
  */
 static void tap_set_disarm(struct tap_set *set)
 {
-	unsigned int i, nk = 0, nr = 0, n = set->script->nprobes;
+	unsigned int i, nk = 0, nr = 0, ntp = 0, n = set->script->nprobes;
 	struct kretprobe **krps;
 	struct kprobe **kps;
 
@@ -421,6 +527,13 @@ static void tap_set_disarm(struct tap_set *set)
 		case TAP_PROBE_TIMER:
 			hrtimer_cancel(&ps->hr);
 			break;
+		case TAP_PROBE_TRACEPOINT:
+			if (ps->tp) {
+				tap_disarm_tp_args(ps);
+				ntp++;
+				break;
+			}
+			fallthrough;
 		default:
 			tap_perf_release(ps);
 			break;
@@ -434,6 +547,11 @@ static void tap_set_disarm(struct tap_set *set)
 	kfree(kps);
 	kfree(krps);
 	synchronize_rcu();	/* perf overflow handlers run under RCU-sched too */
+	if (ntp) {
+		tracepoint_synchronize_unregister();
+		for (i = 0; i < n; i++)
+			tap_tp_args_release(&set->ps[i]);
+	}
 }
 
 /**

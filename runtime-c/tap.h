@@ -152,6 +152,10 @@ enum tap_probe_kind {
  * @randomize_ns: timer.randomize(M): each period is +-M (uniform)
  * @tp_system: tracepoint subsystem ("sched")
  * @tp_event: tracepoint event ("sched_switch")
+ * @tp_probe: kernel.trace reading the event's TP_PROTO arguments: the probe function to
+ *	register on the tracepoint (its prototype with every argument an unsigned long); it
+ *	calls tap_tp_args_hit(data, args, n) and the handler finds the arguments in c->tp_raw
+ *	(an unsigned long array, c->tp_size bytes). NULL: the event's perf record (format fields)
  * @locks: the globals the handler touches, with the access it needs, in a fixed order
  * @nlocks: entries in @locks
  */
@@ -172,6 +176,7 @@ struct tap_probe {
 	s64 randomize_ns;
 	const char *tp_system;
 	const char *tp_event;
+	void *tp_probe;
 	const struct tap_lockspec *locks;
 	unsigned int nlocks;
 };
@@ -241,6 +246,7 @@ struct tap_context {
 
 /* --- context, errors and limits (context.c) --- */
 TAP_API struct tap_context *tap_this_context(void);
+TAP_API void tap_tp_args_hit(void *data, const unsigned long *args, unsigned int n);
 TAP_API void tap_error(struct tap_context *c, const char *fmt, ...) __printf(2, 3);
 TAP_API void tap_script_error(struct tap_context *c, const char *msg);
 TAP_API void tap_error_maxaction(struct tap_context *c);

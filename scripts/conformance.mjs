@@ -91,6 +91,11 @@ async function runFile(dir, row, timeoutMs) {
   if (run.calls.length === 0) return { status: 'unsupported', detail: 'no stap invocation ran (needs the SystemTap source tree or other setup)', text };
   const v = verdict({ ...run, stderr: run.stderr }, row.expected);
   if (v.status === 'fail' && row.expected === 'nonzero' && v.detail.startsWith('exit')) v.status = 'pass';
+  if (v.status === 'fail' && /^exit \d+ without/.test(v.detail)) {
+    // tapsh said nothing wrong: the test's own shell check failed. Say after which calls.
+    const calls = run.calls.map((c) => `\`stap ${c.argv.map((a) => (/[\s'"$]/.test(a) ? `'${a}'` : a)).join(' ')}\` exited ${c.code ?? '?'}`);
+    v.detail = `the script's own check failed (exit ${run.code}) after ${calls.join(', ')}`;
+  }
   return { ...v, flags: 'shell', text };
 }
 
@@ -206,15 +211,60 @@ async function main() {
 
 const sum = (row) => Object.values(row).reduce((a, b) => a + b, 0);
 
-/** Who a failure belongs to, from its first message. */
-function causeOf(detail) {
-  if (/unrecognized option|invalid option/.test(detail)) return 'CLI: a stap option tapsh does not take (src/cli)';
-  if (/^accepted|^exit \d+ without/.test(detail)) return 'accepted what stap rejects (pass 1-2 or CLI checks)';
-  if (/tapset gap|unresolved function call|no match for probe point (syscall|nd_syscall|nfsd?|sunrpc|scsi|tcpmib|netfilter)|tapsets\/.*error:|unknown macro or @-operator/.test(detail)) return 'tapsets: missing alias, function, macro or a tapset C error (tapsets/)';
-  if (/not built yet|embedded C in an expression|indexing something that is not a global array|sprint of statistics|internal error|\[generated C line/.test(detail)) return 'translator or runtime: pass 3-4 (src/translate, runtime-c)';
-  if (/no match for probe point kernel\.function|no match for probe point module|does not match any expansion|has no parameter|has no member|no field/.test(detail)) return 'the test names kernel functions, parameters or fields this kernel (6.1) does not have, or tracepoint arguments';
-  if (/crashed|timed out/.test(detail)) return 'crash or timeout';
-  return 'passes 1-2 (src/lang)';
+const CAUSE = {
+  cli: 'CLI: a stap option tapsh does not take (src/cli)',
+  accepted: 'accepted what stap rejects (pass 1-2 or CLI checks)',
+  tapsets: 'tapsets: missing alias, function, global, macro, guru mark or a tapset C error (tapsets/)',
+  translator: 'translator or runtime: pass 3-4 (src/translate, runtime-c)',
+  kernel: 'the test names kernel functions, parameters or fields this kernel (6.1) does not have, or tracepoint arguments',
+  crash: 'crash or timeout',
+  lang: 'passes 1-2 (src/lang)',
+};
+
+/**
+ * Failures whose first message does not tell who can fix them, worked out by hand (stap 4.8's
+ * verdicts with `stap -r 6.1.0-57-amd64 -p2` on the host; names in stap's tapset library from
+ * ../shared/reference). A note shows in RESULTS.md only while the file still fails.
+ */
+const KNOWN = {
+  'semko/fortysix.stp': { cause: CAUSE.tapsets, note: "stap's tapset library declares `global NULL = 0`, so `\"foo\" == NULL` is a type mismatch; tapsets/ has no NULL, so here NULL is an unassigned local string" },
+  'semko/logging-embedded.stp': { cause: CAUSE.tapsets, note: 'printk() is guru-only in stap (its C body carries /* guru */, which pass 2 enforces: TS4047); tapsets/logging.stp does not mark it' },
+  'semko/task_ns.stp': { cause: CAUSE.tapsets, note: 'task_ns_pid() is guru-only in stap (/* guru */); tapsets/task.stp does not mark it' },
+  'semok/pr16730.stp': { cause: CAUSE.tapsets, note: "the test first checks that `-p2` of socket.send includes a begin probe of the socket tapset (stap's has a begin(-1001) initialisation probe) and exits 2 when not; tapsets/sockets.stp has no such probe. The property it then tests holds: `tapsh -l socket.send` lists no begin probe" },
+  'semok/thirtyfour.stp': { cause: CAUSE.kernel, note: "alias foo.bar expands to do_sys_exit or __do_sys_exit, both `!`; on 6.1 __do_sys_exit is inlined into __x64_sys_exit and has no symbol. stap finds inline copies through debuginfo; without it stap also fails (checked: an alias whose `!` targets all fail is an error for `foo.*` in stap 4.8 too)" },
+  'semok/badvar_undefined.stp': { cause: CAUSE.kernel, note: '__do_sys_getxattr is inlined on 6.1 (no symbol): stap reaches it through debuginfo only' },
+  'buildok/irq-detailed.stp': { cause: CAUSE.tapsets, note: "stap's irq_handler.entry sets dev_name to the name's address (a long, printed with %d); tapsets/irq.stp sets the name string" },
+};
+
+/** Globals of stap's tapset library that scripts use without declaring (argv.stp, null.stp, tcpmib.stp...). */
+const STAP_TAPSET_GLOBALS = /'(argv|argc|NULL|ActiveOpens|AttemptFails|CurrEstab|EstabResets|InSegs|OutRsts|OutSegs|PassiveOpens|RetransSegs|InReceives|InDiscards)' is used as an array|never-assigned local variable '(NULL|argc)'/;
+
+/** Who a failure belongs to: a hand-checked KNOWN entry, else from its first message. */
+function causeOf(detail, key) {
+  if (KNOWN[key]) return KNOWN[key].cause;
+  if (/unrecognized option|invalid option/.test(detail)) return CAUSE.cli;
+  if (/^accepted|^exit \d+ without|own check failed/.test(detail)) return CAUSE.accepted;
+  if (/tapset gap|unresolved function call|no match for probe point (syscall|nd_syscall|nfsd?|sunrpc|scsi|tcpmib|netfilter)|tapsets\/.*error:|unknown macro or @-operator/.test(detail) || STAP_TAPSET_GLOBALS.test(detail)) return CAUSE.tapsets;
+  if (/not built yet|embedded C in an expression|indexing something that is not a global array|sprint of statistics|internal error|\[generated C line|trace record, which a probe/.test(detail)) return CAUSE.translator;
+  if (/no match for probe point (kernel\.function|kernel\.trace|module)|does not match any expansion|has no parameter|has no member|no field|unable to find member/.test(detail)) return CAUSE.kernel;
+  if (/crashed|timed out/.test(detail)) return CAUSE.crash;
+  return CAUSE.lang;
+}
+
+/** Notes for the other engineers, each shown while a failure it explains is still in the run. */
+function notes(results) {
+  const all = Object.values(results).flatMap((r) => r.fail.map((o) => o.detail ?? ''));
+  const count = (re) => all.filter((d) => re.test(d)).length;
+  const out = ['## Notes for the owners of the remaining failures', ''];
+  const add = (re, text) => { const n = count(re); if (n) out.push(`- (${n}) ${text}`); };
+  add(/unknown macro or @-operator @(prometheus_|json_|this\d)/, "`@prometheus_*`, `@json_*` and `@this1`..`@this8` are `.stpm` macros of stap's tapset library (prometheus.stpm, linux/json.stpm, macros.stpm; names in ../shared/reference/tapset-index.tsv): tapset gaps. tapsh reads `.stpm` files from the tapset path, so adding them to tapsets/ is enough.");
+  add(/'argv' is used as an array/, "`argv` (with `argc`, `argv_1`..`argv_32`) is a global array of stap's tapset library (argv.stp), filled from the script arguments: a tapset gap, not a pass-2 bug (a script may use a library global without declaring it; tapsh resolves library globals).");
+  add(/NULL/, '`NULL` is a library global (`global NULL = 0`, null.stp) in stap: a tapset gap.');
+  add(/syscall|nd_syscall/, 'The `syscall.*` / `nd_syscall.*` aliases are being added to tapsets/ (src/lang/syscalls.ts); these files are re-judged when they land.');
+  add(/sprint of statistics/, 'For the translator (src/translate): `sprint(@hist_*(...))` / `sprint` of a statistics value (print_histograms.stp) is accepted by passes 1-2 and refused in pass 3.');
+  add(/indexing something that is not a global array/, "For the translator (src/translate): a histogram bucket test `[N] in @hist_log(s)` (histogram_operator_in.stp) and `foreach` over a statistics array with an aggregate sort or value (pmap_foreach.stp) pass pass 2 and hit pass 3's 'indexing something that is not a global array'.");
+  add(/trace record, which a probe/, 'For the BTF/translator engineer: tracepoint probes that read both TP_PROTO arguments and record fields (sched_switch, signal_generate, kmem_cache_alloc) are refused in pass 3.');
+  return out.length > 2 ? out : [];
 }
 
 function writeReport(results, modelNote, seconds) {
@@ -238,19 +288,23 @@ function writeReport(results, modelNote, seconds) {
   const causes = new Map();
   for (const [dir, r] of Object.entries(results)) {
     for (const o of r.fail) {
-      const c = causeOf(o.detail ?? '');
+      const c = causeOf(o.detail ?? '', `${dir}/${o.file}`);
       const row = causes.get(c) ?? {};
       row[dir] = (row[dir] ?? 0) + 1;
       causes.set(c, row);
     }
   }
   for (const [c, row] of [...causes].sort((a, b) => sum(b[1]) - sum(a[1]))) lines.push(`| ${c} | ${Object.keys(results).map((d) => row[d] ?? 0).join(' | ')} |`);
+  lines.push('', ...notes(results));
   for (const [dir, r] of Object.entries(results)) {
     lines.push('', `## ${dir}`, '');
     if (!r.fail.length && !r.unsupported.length) lines.push('Every file passes.');
     if (r.fail.length) {
       lines.push('Failed:', '');
-      for (const o of r.fail) lines.push(`- \`${o.file}\`${o.flags ? ` (${o.flags})` : ''}: ${o.detail.replace(/\|/g, '\\|')}`);
+      for (const o of r.fail) {
+        const known = KNOWN[`${dir}/${o.file}`];
+        lines.push(`- \`${o.file}\`${o.flags ? ` (${o.flags})` : ''}: ${o.detail.replace(/\|/g, '\\|')}${known ? ` — **why:** ${known.note}` : ''}`);
+      }
       lines.push('');
     }
     if (r.unsupported.length) {

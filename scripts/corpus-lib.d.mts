@@ -13,6 +13,8 @@ export interface ShimCall {
   stdin?: string;
   tapsetDir?: string;
   wouldRun: boolean;
+  /** tapsh's exit status for this call (undefined when it was refused or not run). */
+  code?: number;
 }
 export declare function readManifest(dir: string): ManifestRow[];
 export declare function shebangArgs(firstLine: string): string[] | undefined;

@@ -55,8 +55,8 @@ for a in "$@"; do
   prev=$a
 done
 if [ $stops = 0 ]; then echo "stap shim: not running a module in the conformance run" >&2; touch "$d/would-run"; exit 1; fi
-if [ -f "$d/stdin" ]; then exec "$SHIM_NODE" "$SHIM_CLI" "$@" < "$d/stdin"; fi
-exec "$SHIM_NODE" "$SHIM_CLI" "$@"
+if [ -f "$d/stdin" ]; then "$SHIM_NODE" "$SHIM_CLI" "$@" < "$d/stdin"; else "$SHIM_NODE" "$SHIM_CLI" "$@"; fi
+rc=$?; echo $rc > "$d/rc"; exit $rc
 `;
 
 function shellSetup() {
@@ -71,7 +71,8 @@ function shellSetup() {
 }
 
 function shellEnv(s, cli, extra) {
-  const env = { ...process.env, PATH: `${s.bin}:${process.env.PATH ?? ''}`, REC: s.rec, ...extra };
+  // --example looks up SystemTap's examples: the corpus has them.
+  const env = { ...process.env, PATH: `${s.bin}:${process.env.PATH ?? ''}`, REC: s.rec, TAPSH_EXAMPLES_DIR: join(CORPUS, 'examples'), ...extra };
   delete env.SYSTEMTAP_TAPSET;
   if (cli) Object.assign(env, { SHIM_NODE: process.execPath, SHIM_CLI: cli });
   else delete env.SHIM_CLI;
@@ -87,6 +88,7 @@ function recordedCalls(rec) {
       stdin: existsSync(join(d, 'stdin')) ? readFileSync(join(d, 'stdin'), 'utf8') : undefined,
       tapsetDir: existsSync(join(d, 'tapset')) ? join(d, 'tapset') : undefined,
       wouldRun: existsSync(join(d, 'would-run')),
+      code: existsSync(join(d, 'rc')) ? Number(readFileSync(join(d, 'rc'), 'utf8')) : undefined,
     };
   });
 }

@@ -264,6 +264,25 @@ export class Btf {
     return out;
   }
 
+  /** Names of the functions (FUNC records) whose name starts with `prefix`, in id order. */
+  functionNamesWithPrefix(prefix: string): string[] {
+    const out: string[] = [];
+    const want = Buffer.from(prefix, 'latin1');
+    const baseLen = this.base ? this.base.stringBytes : 0;
+    for (let i = 0; i < this.offsets.length; i++) {
+      const info = this.buf.readUInt32LE(this.offsets[i]! + 4);
+      if (((info >>> 24) & 0x1f) !== BtfKind.Func) continue;
+      const o = this.nameOffs[i]!;
+      if (o < baseLen) {
+        const name = this.string(o);
+        if (name.startsWith(prefix)) out.push(name);
+      } else if (o - baseLen + want.length <= this.strings.length && this.strings.compare(want, 0, want.length, o - baseLen, o - baseLen + want.length) === 0) {
+        out.push(this.string(o));
+      }
+    }
+    return out;
+  }
+
   /** One past the last type id defined here (where split BTF built on this one starts). */
   get nextId(): number {
     return this.firstId + this.offsets.length;

@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TargetComponent } from '../lang/ast.js';
 import type { KernelModel } from '../remote/model.js';
-import { Btf, BtfKind, type BtfType } from './btf.js';
+import { Btf, BtfKind, type BtfParam, type BtfType } from './btf.js';
+import { tracepointArgs } from './tracepoints.js';
 
 /** x86-64 SysV: the first six integer arguments, in pt_regs field names. */
 const ARG_REGS = ['di', 'si', 'dx', 'cx', 'r8', 'r9'];
@@ -14,6 +15,8 @@ export type TargetBase =
   /** Stack slot N (0-based) above the return address at function entry. */
   | { kind: 'stack'; slot: number }
   | { kind: 'return' }
+  /** Argument N (0-based, after `void *data`) of a tracepoint's probe function (TP_PROTO). */
+  | { kind: 'tparg'; index: number }
   /** @cast: the address comes from a script expression. */
   | { kind: 'expr' };
 
@@ -85,6 +88,57 @@ export function btfForFunction(btf: Btf, fn: string, module?: string): Btf {
   return btf;
 }
 
+/**
+ * A tracepoint's TP_PROTO arguments (`$prev`, `$next` of sched_switch) and the blob their type ids
+ * belong to (vmlinux's, or the split BTF of the module that defines the event). Undefined when the
+ * BTF does not describe the event or an argument cannot be passed in a register (struct by value,
+ * floating point), in which case only the tracefs format's fields are offered.
+ */
+export function tracepointTargets(vmlinux: Btf, event: string, fieldNames: readonly string[] = []): { btf: Btf; args: BtfParam[] } | undefined {
+  const key = `${event}\0${fieldNames.join(',')}`;
+  let cache = tpCache.get(vmlinux);
+  if (!cache) tpCache.set(vmlinux, (cache = new Map()));
+  if (cache.has(key)) return cache.get(key);
+  let found: { btf: Btf; args: BtfParam[] } | undefined;
+  const mods = moduleBlobs.get(vmlinux);
+  const search = (btf: Btf) => {
+    const args = tracepointArgs(btf, event, fieldNames);
+    if (args) found = { btf, args };
+  };
+  search(vmlinux);
+  if (!found && mods) {
+    for (const entry of mods.values()) {
+      entry.btf ??= Btf.parse(readFileSync(entry.path), vmlinux);
+      if (entry.btf.find(`btf_trace_${event}`, BtfKind.Typedef).some((id) => id >= entry.btf!.firstId)) {
+        search(entry.btf);
+        break;
+      }
+    }
+  }
+  if (found && !found.args.every((a) => scalarInfo(found!.btf, found!.btf.resolve(a.type)))) found = undefined;
+  cache.set(key, found);
+  return found;
+}
+
+/** tracepointTargets for `kernel.trace("system:event")` in a kernel model (its BTF and the event's format fields). */
+export function modelTracepointTargets(model: KernelModel | undefined, system: string, event: string): { btf: Btf; args: BtfParam[] } | undefined {
+  const vmlinux = modelBtf(model);
+  if (!vmlinux) return undefined;
+  const fields = model?.tracepoints.get(`${system}:${event}`)?.fields ?? [];
+  return tracepointTargets(vmlinux, event, fields.map((f) => f.name));
+}
+
+const tpCache = new WeakMap<Btf, Map<string, { btf: Btf; args: BtfParam[] } | undefined>>();
+
+/** `$arg->member...` in a tracepoint probe whose event has TP_PROTO arguments (see tracepointTargets). */
+export function resolveTracepointTarget(tp: { btf: Btf; args: BtfParam[] }, name: string, components: readonly TargetComponent[], wantAddress = false): Resolution {
+  const idx = tp.args.findIndex((a) => a.name === name);
+  if (idx < 0) return { ok: false, message: `no argument ${name}; the tracepoint's arguments are: ${tp.args.map((a) => '$' + a.name).join(' ') || '(none)'}` };
+  const typeId = tp.args[idx]!.type;
+  const info = scalarInfo(tp.btf, tp.btf.resolve(typeId))!;
+  return walk(tp.btf, { kind: 'tparg', index: idx }, info, typeId, '$' + name, components, false, wantAddress);
+}
+
 function scalarInfo(btf: Btf, t: BtfType): { size: number; signed: boolean } | undefined {
   switch (t.kind) {
     case BtfKind.Int:
@@ -128,7 +182,8 @@ export function resolveTarget(vmlinux: Btf, fn: string, isReturn: boolean, name:
       const names = proto.params.map((p) => '$' + p.name).join(' ');
       return { ok: false, message: `${fn} has no parameter ${name}; its parameters are: ${names || '(none)'}` };
     }
-    if (isReturn) return { ok: false, message: `$${name} in a .return probe needs @entry($${name}) (reading parameters at return is not built yet)` };
+    // In a .return probe a parameter is its value at entry: the translator saves it then, so it
+    // resolves exactly as in an entry probe.
     typeId = proto.params[idx]!.type;
     const resolved = btf.resolve(typeId);
     if (resolved.kind === BtfKind.Struct || resolved.kind === BtfKind.Union) {

@@ -32,19 +32,27 @@ export const IGNORED: Record<string, string> = {
   'prologue-searching': 'needs DWARF',
   'disable-cache': 'tapsh caches by content, so a stale cache cannot be used',
   'skip-badvars': 'bad target variables are compile-time errors in tapsh',
-  'suppress-time-limits': 'limits stay on (MAXACTION etc. can be raised with -D)',
   'all-modules': 'tapsh reads every loaded module\'s symbols anyway',
   ldd: 'user-space libraries are not probed yet',
   'check-version': 'tapsh checks the build tree against the target kernel always',
   'suppress-handler-errors': 'not built',
 };
 
-/** Long options: name → takes an argument. */
-const LONG: Record<string, boolean> = {
+/** What --suppress-time-limits defines: no overload guard, statement limits out of reach, lock patience unchanged. */
+const SUPPRESSED_LIMITS = ['STP_NO_OVERLOAD', 'MAXACTION=100000000', 'MAXACTION_INTERRUPTIBLE=1000000000', 'MAXTRYLOCK=1000'];
+
+/** Long options: name → takes an argument (true), none (false), or an optional `=VALUE` ('optional'). */
+const LONG: Record<string, boolean | 'optional'> = {
   help: false, version: false, interactive: false, 'remote-prefix': false, guru: false, 'guru-mode': false,
-  remote: true, compatible: true,
-  'prologue-searching': false, 'disable-cache': false, 'skip-badvars': false, 'suppress-time-limits': false,
+  remote: true, compatible: true, example: false,
+  'prologue-searching': 'optional', 'disable-cache': false, 'skip-badvars': false, 'suppress-time-limits': false,
   'all-modules': false, ldd: false, 'check-version': false, 'suppress-handler-errors': false,
+};
+
+/** Values stap checks for options that change nothing here: a bad one is still an error, as in stap. */
+const IGNORED_VALUES: Record<string, (v: string) => string | undefined> = {
+  s: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 4095 ? undefined : 'Invalid buffer size (should be 1-4095).'),
+  'prologue-searching': (v) => (['always', 'never', 'auto'].includes(v) ? undefined : `Invalid argument '${v}' for --prologue-searching (should be always, never or auto).`),
 };
 
 export function defaultOptions(): CliOptions {
@@ -74,8 +82,12 @@ function apply(o: CliOptions, flag: string, value: string | undefined): void {
     case 'i': case 'interactive': o.interactive = true; return;
     case 't': o.timing = true; return;
     case 'remote-prefix': o.remotePrefix = true; return;
+    case 'example': o.example = true; return;
+    case 'suppress-time-limits': o.suppressTimeLimits = true; return;
   }
   if (flag in IGNORED) {
+    const bad = value !== undefined ? IGNORED_VALUES[flag]?.(value) : undefined;
+    if (bad) throw new UsageError(bad);
     o.ignored = [...(o.ignored ?? []), flag];
     return;
   }
@@ -138,7 +150,9 @@ export function parseArgs(argv: string[]): CliOptions {
       if (!exact) {
         throw new UsageError(candidates.length > 1 ? `option '--${name}' is ambiguous` : `unrecognized option '--${name}'`);
       }
-      if (LONG[exact]) {
+      if (LONG[exact] === 'optional') {
+        apply(o, exact, eq >= 0 ? arg.slice(eq + 1) : undefined);
+      } else if (LONG[exact]) {
         let value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
         if (value === undefined) throw new UsageError(`option '--${exact}' requires an argument`);
         apply(o, exact, value);
@@ -169,6 +183,8 @@ export function parseArgs(argv: string[]): CliOptions {
   }
   if (o.command !== undefined && o.targetPid !== undefined) throw new UsageError('You can\'t specify -c and -x options together.');
   if (o.interactive && (o.listProbes !== undefined || o.listProbesWithVars !== undefined)) throw new UsageError('You can\'t specify -i and -l/-L options together.');
+  // stap drops its MAXACTION and overload limits; the runtime's equivalents, unless -D sets them.
+  if (o.suppressTimeLimits) for (const d of SUPPRESSED_LIMITS) if (!o.defines.some((x) => x.split('=')[0] === d.split('=')[0])) o.defines.push(d);
   if (o.script !== undefined) {
     o.scriptArgs = positional;
   } else if (positional.length > 0) {

@@ -1,6 +1,6 @@
 // The front end as the CLI drives it: read the script, work out the target kernel's facts, run pass 1.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { hostKernels, readBuildTree } from '../build/buildtree.js';
 import { parseScript, printProgram, renderDiagnostics } from '../lang/pass1.js';
 import { checkTapsetLibrary, elaborateScript, printElaborated } from '../lang/pass2.js';
@@ -21,7 +21,7 @@ export interface ScriptSource {
 export function readScript(o: CliOptions): ScriptSource {
   if (o.script !== undefined) return { text: o.script, name: '<input>' };
   if (o.scriptFile === '-') return { text: readFileSync(0, 'utf8'), name: '<stdin>' };
-  const file = o.scriptFile!;
+  const file = o.example ? findExample(o.scriptFile!) : o.scriptFile!;
   if (!existsSync(file)) throw new ScriptError(`Input file '${file}' is missing.`);
   try {
     return { text: readFileSync(file, 'utf8'), name: file };
@@ -31,6 +31,43 @@ export function readScript(o: CliOptions): ScriptSource {
 }
 
 export class ScriptError extends Error {}
+
+/** Where `--example NAME` looks: $TAPSH_EXAMPLES_DIR, else SystemTap's installed examples. */
+export function examplesDir(): string {
+  return process.env['TAPSH_EXAMPLES_DIR'] || '/usr/share/systemtap/examples';
+}
+
+/** `--example NAME`: the one script called NAME (a file name or a relative path) under the examples directory. */
+export function findExample(name: string): string {
+  const root = examplesDir();
+  if (!existsSync(root)) throw new ScriptError(`Example '${name}' was not found: there is no examples directory ${root} (set TAPSH_EXAMPLES_DIR to SystemTap's examples folder).`);
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p === join(root, name) || (p.endsWith(`/${name}`) && !name.startsWith('/'))) found.push(p);
+    }
+  };
+  walk(root);
+  if (found.length === 0) throw new ScriptError(`Example '${name}' was not found under '${root}'.`);
+  if (found.length > 1) throw new ScriptError(`Multiple examples found: ${found.map((f) => relative(root, f)).join(', ')}; name one with its folder.`);
+  return found[0]!;
+}
+
+/** stap refuses to start when $TMPDIR is set but is not a directory it can write to; so does tapsh. */
+export function checkTmpdir(): void {
+  const dir = process.env['TMPDIR'];
+  if (!dir) return;
+  let problem: string | undefined;
+  try {
+    if (!statSync(dir).isDirectory()) problem = 'Not a directory';
+    else accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    problem = (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'Not a directory' : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as NodeJS.ErrnoException).code ?? String(e);
+  }
+  if (problem) throw new ScriptError(`cannot create a temporary directory under TMPDIR=${dir}: ${problem}. Set TMPDIR to a writable directory, or unset it.`);
+}
 
 /**
  * What the preprocessor needs to know about the kernel the script is for: -r RELEASE or -r BUILD_DIR,

@@ -7,7 +7,7 @@ import { IGNORED, parseArgs, UsageError } from './args.js';
 import { describeKernel, labCommand, type Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
 import { openDefaultTarget } from '../remote/connect.js';
-import { runPass1, runPass2, ScriptError } from './frontend.js';
+import { checkTmpdir, runPass1, runPass2, ScriptError } from './frontend.js';
 import { listProbes } from './list-command.js';
 import { chosenBuildTree, keepModule, runPass3, runPass4, runPass5 } from './run-command.js';
 import { passLine, startClock } from './timing.js';
@@ -91,6 +91,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       io.out(`tapsh ${version()} (SystemTap language ${LANGUAGE_VERSION}; output formats as stap 4.8)\n`);
       return 0;
     }
+    checkTmpdir();
     if (o.verbose > 0) for (const f of o.ignored ?? []) io.err(`tapsh: ${f.length > 1 ? '--' : '-'}${f} ignored: ${IGNORED[f]}\n`);
     if (o.listProbes !== undefined || o.listProbesWithVars !== undefined) return listProbes(o, io);
     if (o.interactive) return await interactive(o, io);

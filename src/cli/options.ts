@@ -51,6 +51,10 @@ export interface CliOptions {
   compatible?: string;
   /** -t: per-probe timing. */
   timing?: boolean;
+  /** --suppress-time-limits: no MAXACTION or overload limits (added to `defines` as runtime macros). */
+  suppressTimeLimits?: boolean;
+  /** --example: the script file is looked up by name among SystemTap's example scripts. */
+  example?: boolean;
   /** stap options accepted for compatibility that change nothing in tapsh. */
   ignored?: string[];
   help: boolean;

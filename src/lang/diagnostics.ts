@@ -95,6 +95,7 @@ export const MESSAGES = {
   TS4080: 'semantic error: in probe {0}: {1}',
   TS4081: 'semantic error: cannot take the address of {0}: {1}',
   TS4082: "semantic error: unable to find member '{0}' for {1} (alternatives: {2})",
+  TS4083: "semantic error: unresolved type for '->': the value is {0}; use @cast(VALUE, \"TYPE\") to give it one",
   TS4072: 'semantic error: $value is write-only in procfs read probe {0} (assign what the reader gets)',
   TS4073: 'semantic error: $value is read-only in procfs write probe {0} (it holds what was written)',
   TS4074: "semantic error: '{0}' is modified inside the foreach loop that iterates over it",

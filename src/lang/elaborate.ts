@@ -10,7 +10,7 @@ import type { Pass1Context } from './pass1.js';
 import { emptyElision, forEachLiveExpr, forEachLiveStmt, isEmpty, liveUses, optimize, purity, type Elision } from './optimize.js';
 import { derivePoint, flatten, tracepointFieldType, type AliasEntry, type DerivedProbe } from './probes.js';
 import type { KernelModel } from '../remote/model.js';
-import { modelBtf, resolveCast, resolveTarget } from '../btf/targets.js';
+import { modelBtf, modelTracepointTargets, resolveCast, resolveTarget, resolveTracepointTarget } from '../btf/targets.js';
 import { formatTypes } from './format.js';
 
 export { formatTypes };
@@ -490,6 +490,9 @@ class Elaborator {
       if (p.family === 'procfs') return x.name === 'value';
       if (x.name === 'return' && !p.isReturn) return false;
       if (p.family === 'kernel.trace') {
+        // The event's TP_PROTO arguments (from BTF), else its trace record's fields.
+        const args = modelTracepointTargets(this.opts.kernel, String(p.detail.system), String(p.detail.event));
+        if (args?.args.some((a) => a.name === x.name)) return resolveTracepointTarget(args, x.name, x.components, x.addressOf).ok;
         const tp = this.opts.kernel?.tracepoints.get(`${p.detail.system}:${p.detail.event}`);
         return !tp || tp.fields.some((f) => f.name === x.name);
       }
@@ -515,6 +518,12 @@ class Elaborator {
     if (unit.kind !== 'probe' || unit.probes.length === 0 || !unit.probes.every((p) => p.family === 'kernel.trace')) return null;
     let t: Ty | undefined;
     for (const p of unit.probes) {
+      // A TP_PROTO argument is a number (pointers included), as in stap.
+      if (modelTracepointTargets(this.opts.kernel, String(p.detail.system), String(p.detail.event))?.args.some((a) => a.name === name)) {
+        if (t !== undefined && t !== 'long') return undefined;
+        t = 'long';
+        continue;
+      }
       const field = this.opts.kernel?.tracepoints.get(`${p.detail.system}:${p.detail.event}`)?.fields.find((f) => f.name === name);
       // Unknown field (no model): whatever the use asks for; once defaulting, a number.
       if (!field) return want !== undefined && want !== 'stats' ? want : this.defaultTargets ? 'long' : undefined;
@@ -569,9 +578,15 @@ class Elaborator {
         }
       }
       if (p.family === 'kernel.trace' && !p.unverified && this.opts.kernel) {
+        const args = modelTracepointTargets(this.opts.kernel, String(p.detail.system), String(p.detail.event));
+        if (args?.args.some((a) => a.name === name)) {
+          const r = resolveTracepointTarget(args, name, components ?? [], pretty > 0 || addressOf);
+          if (!r.ok) this.error('TS4080', span, [p.point, r.message]);
+          continue;
+        }
         const tp = this.opts.kernel.tracepoints.get(`${p.detail.system}:${p.detail.event}`);
         if (tp && !tp.fields.some((f) => f.name === name)) {
-          const fields = tp.fields.filter((f) => !f.common).map((f) => '$' + f.name).join(' ');
+          const fields = [...(args?.args ?? []), ...tp.fields.filter((f) => !f.common)].map((f) => '$' + f.name).join(' ');
           this.error('TS4069', span, [name, p.point, fields || '(none)']);
           return;
         }

@@ -6,7 +6,8 @@ import { parseFile, pass1Context, type ParseScriptInput } from './pass1.js';
 import { libraryDiagnostics } from './library.js';
 import { printResolved } from './print2.js';
 import type { DerivedProbe } from './probes.js';
-import { btfForFunction, modelBtf } from '../btf/targets.js';
+import { btfForFunction, modelBtf, modelTracepointTargets } from '../btf/targets.js';
+import { stapTypeName } from '../btf/tracepoints.js';
 import { SourceFile } from './source.js';
 import type { KernelModel } from '../remote/model.js';
 
@@ -83,6 +84,9 @@ function stapType(t: string): string {
 function pointVariables(p: DerivedProbe, model: KernelModel | undefined): string[] {
   if (!model) return [];
   if (p.family === 'kernel.trace') {
+    // stap offers the event's TP_PROTO arguments; they come from BTF where the kernel has it.
+    const args = modelTracepointTargets(model, String(p.detail.system), String(p.detail.event));
+    if (args) return args.args.map((a) => `$${a.name}:${stapTypeName(args.btf, a.type)}`);
     const tp = model.tracepoints.get(`${p.detail.system}:${p.detail.event}`);
     return (tp?.fields ?? []).filter((f) => !f.common).map((f) => {
       const type = f.decl.startsWith('__data_loc') ? 'string' : f.decl.replace(new RegExp(`\\b${f.name}\\b`), '').trim();

@@ -158,7 +158,7 @@ function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: D
       const suffix = flat.slice(a.name.length);
       const aliasName = pointText(a.name);
       const bodies = a.decl.epilogue ? [...base.bodies, a.decl.body] : [a.decl.body, ...base.bodies];
-      for (const target of a.decl.points) {
+      targets: for (const target of a.decl.points) {
         for (const tflat of flatten(target.components)) {
           const next: Partial_ = {
             bodies,
@@ -173,7 +173,8 @@ function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: D
             hard.push(...targetErrs);
           }
           out.push(...derived);
-          if (derived.length > 0 && target.sufficient) break;
+          // A sufficient target that matched ends the alias's list: later targets are not tried.
+          if (derived.length > 0 && target.sufficient) break targets;
         }
       }
     }
@@ -187,6 +188,9 @@ const TIMER_UNITS: Record<string, number> = {
   s: 1e9, sec: 1e9, ms: 1e6, msec: 1e6, us: 1e3, usec: 1e3, ns: 1, nsec: 1, jiffies: -1, hz: -2,
 };
 
+/** First components of the built-in families deriveBuiltin knows. */
+const BUILTIN_HEADS = new Set(['begin', 'end', 'error', 'never', 'timer', 'kernel', 'module', 'kprobe', 'procfs']);
+
 /** The built-in probe point families, checked component by component. */
 function deriveBuiltin(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: Diagnostic[], at: ProbePoint): DerivedProbe[] {
   const names = flat.map((c) => c.name);
@@ -198,6 +202,8 @@ function deriveBuiltin(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs
     return [];
   };
   if (names.some((n) => n.includes('*'))) {
+    // No alias matched: a head that is no built-in family is one tapsh does not have (`netfilter.**`).
+    if (!names[0]!.includes('*') && !BUILTIN_HEADS.has(names[0]!) && ctx.aliases(names[0]!).length === 0) return fail('TS4014', [pointText(flat), names[0]!]);
     if (names.some((n) => /\*\*/.test(n))) return fail('TS4013', [pointText(flat), '"**" matches only probe alias names']);
     // Expand wildcards over the built-in vocabulary; expansions that fail are dropped, as for optional points.
     const out: DerivedProbe[] = [];
@@ -245,6 +251,8 @@ function deriveBuiltin(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs
 
   if (head.name === 'procfs') return deriveProcfs(flat, make, fail);
 
+  // A family some aliases start with, but none of them matched: no match, not an unknown family.
+  if (ctx.aliases(head.name).length > 0) return fail('TS4010', [pointText(flat)]);
   return fail('TS4014', [pointText(flat), head.name]);
 }
 

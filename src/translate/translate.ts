@@ -9,8 +9,8 @@ import type { FuncSym, Resolved, Ty, Unit, VarSym } from '../lang/elaborate.js';
 import type { DerivedProbe } from '../lang/probes.js';
 import type { KernelModel, TracepointField } from '../remote/model.js';
 import { CWriter, cString } from './cwriter.js';
-import { btfForFunction, isCharArray, modelBtf, resolveAddress, resolveCast, resolveTarget, targetTypeId, type TargetPlan } from '../btf/targets.js';
-import { Btf, BtfKind } from '../btf/btf.js';
+import { btfForFunction, isCharArray, modelBtf, resolveCast, resolveTarget, modelTracepointTargets, resolveTracepointTarget, type Resolution, type TargetPlan } from '../btf/targets.js';
+import { Btf, BtfKind, type BtfParam } from '../btf/btf.js';
 
 export interface TranslateOptions {
   moduleName: string;
@@ -117,6 +117,8 @@ interface UnitCtx {
   entry?: EntrySlots;
   /** Emitting that entry handler: parameters are read from the registers of the call. */
   atEntry?: boolean;
+  /** A kernel.trace probe reading its event's TP_PROTO arguments (attached to the tracepoint itself). */
+  tpArgs?: { btf: Btf; args: BtfParam[] };
 }
 
 /** The expressions a return handler needs evaluated at function entry, one slot each. */
@@ -142,6 +144,8 @@ class Translator {
   private varianceShift = new Map<VarSym, number>();
   /** Probe index -> its kretprobe entry handler and data struct (probes using @entry or parameters at return). */
   private readonly entryHandlers = new Map<number, { fn: string; struct: string }>();
+  /** Probe index -> the typed tracepoint probe function of kernel.trace probes that read TP_PROTO arguments. */
+  private readonly tpArgProbes = new Map<number, string>();
   /** Session mode: statements filling the lock specs at init. */
   private readonly sessionLockFills: string[] = [];
 
@@ -415,6 +419,7 @@ class Translator {
       unit: u, frame, w, errLabel: 'out', outLabel: 'out', retType: f ? this.funcRet(f) : undefined,
       isFunction: !!f, probe, locals: new Map(), labels: 0,
       entry: probe && probe.isReturn && isFunctionFamily(probe.family) ? { struct: `tapentry_${cname}`, slots: [] } : undefined,
+      tpArgs: probe && probe.family === 'kernel.trace' ? this.usesTracepointArgs(u, probe) : undefined,
     };
     try {
       if (f && f.decl.body.kind === 'embedded') {
@@ -491,6 +496,20 @@ class Translator {
         w.label('out');
         w.line('TAP_FRAME_POP(c, __mark);');
         w.close();
+        if (ctx.tpArgs) {
+          // The tracepoint calls this with its TP_PROTO arguments, each in an integer register or
+          // stack slot: taken as unsigned longs, cut to their types' sizes where they are read.
+          const n = ctx.tpArgs.args.length;
+          const params = ctx.tpArgs.args.map((_, i) => `unsigned long a${i}`);
+          w.line('');
+          w.line(`static void ${cname}_tp(${['void *data', ...params].join(', ')})`);
+          w.open('');
+          w.line(`unsigned long args[${Math.max(n, 1)}] = { ${n ? ctx.tpArgs.args.map((_, i) => `a${i}`).join(', ') : '0'} };`);
+          w.line('');
+          w.line(`tap_tp_args_hit(data, args, ${n});`);
+          w.close();
+          this.tpArgProbes.set(probeIndex, `${cname}_tp`);
+        }
       }
       w.line('');
       this.unitBodies.push(w.text());
@@ -1021,6 +1040,20 @@ class Translator {
     const p = ctx.probe;
     if (p && (p.family === 'kernel.function' || p.family === 'kprobe.function')) return this.functionTarget(ctx, e, p);
     if (!p || p.family !== 'kernel.trace') throw new Unsupported(`$${e.name}: target variables are available in kernel.function and kernel.trace probes`, e.span);
+    const args = this.tracepointArgsOf(p);
+    if (args?.args.some((a) => a.name === e.name)) {
+      // A TP_PROTO argument (stap's tracepoint variables): the probe is attached to the tracepoint itself.
+      this.setLast(ctx, cString(`identifier '$${e.name}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
+      if (e.pretty) return this.prettyTarget(ctx, e, args.btf, (want) => resolveTracepointTarget(args, e.name, e.components, want));
+      const r = resolveTracepointTarget(args, e.name, e.components);
+      if (!r.ok) throw new Unsupported(r.message, e.span);
+      if (e.addressOf) throw new Unsupported(`&$${e.name}: taking addresses is not built yet`, e.span);
+      return this.emitPlan(ctx, r.plan, e.components, undefined, e.span);
+    }
+    if (ctx.tpArgs) {
+      const names = args!.args.map((a) => '$' + a.name).join(' ');
+      throw new Unsupported(`$${e.name} is a field of ${p.point}'s trace record, which a probe that also reads the tracepoint's arguments (${names}) cannot see; read it through them (e.g. $prev->pid for prev_pid)`, e.span);
+    }
     if (e.components.length || e.pretty || e.addressOf) throw new Unsupported(`$${e.name} with members or pretty-printing`, e.span);
     const tp = this.opts.kernel?.tracepoints.get(`${p.detail['system']}:${p.detail['event']}`);
     if (!tp) throw new Unsupported(`no field layout for ${p.point} (no kernel model)`, e.span);
@@ -1040,10 +1073,27 @@ class Translator {
     return `tap_tp_field(c, ${f.offset}, ${f.size}, ${f.signed ? 1 : 0})`;
   }
 
+  /** The TP_PROTO arguments of a kernel.trace probe's event, from BTF (undefined without). */
+  private tracepointArgsOf(p: DerivedProbe): { btf: Btf; args: BtfParam[] } | undefined {
+    if (p.family !== 'kernel.trace') return undefined;
+    return modelTracepointTargets(this.opts.kernel, String(p.detail['system']), String(p.detail['event']));
+  }
+
+  /** Whether a tracepoint probe's handler reads TP_PROTO arguments (then it is attached to the tracepoint, not its perf event). */
+  private usesTracepointArgs(u: Unit, p: DerivedProbe): { btf: Btf; args: BtfParam[] } | undefined {
+    const args = this.tracepointArgsOf(p);
+    if (!args) return undefined;
+    let uses = false;
+    walkUnit(u, (e) => {
+      if (e.kind === 'target' && args.args.some((a) => a.name === e.name)) uses = true;
+    });
+    return uses ? args : undefined;
+  }
+
   /** `$arg->member[i]...` in a kernel function probe, read through the fault-tolerant accessors (BTF layout). */
   private functionTarget(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>, p: DerivedProbe): string {
     if (e.addressOf) throw new Unsupported(`&$${e.name}: taking addresses is not built yet`, e.span);
-    if (e.pretty) return this.prettyTarget(ctx, e, p);
+    if (e.pretty) return this.prettyFunctionTarget(ctx, e, p);
     const btf = modelBtf(this.opts.kernel);
     if (!btf) throw new Unsupported(`$${e.name}: the kernel model has no BTF, so function arguments cannot be located`, e.span);
     const r = resolveTarget(btf, String(p.detail['function']), p.isReturn && e.name === 'return', e.name, e.components);
@@ -1079,6 +1129,10 @@ class Translator {
         break;
       case 'return':
         w.line(`${v} = c->regs ? ${ext('regs_return_value(c->regs)', plan.baseSize, plan.baseSigned)} : 0;`);
+        break;
+      case 'tparg':
+        // The tracepoint's arguments, one unsigned long each (tap_tp_args_hit); narrower types are cut to size.
+        w.line(`${v} = c->tp_size >= ${8 * (plan.base.index + 1)} ? ${ext(`((const unsigned long *)c->tp_raw)[${plan.base.index}]`, plan.baseSize, plan.baseSigned)} : 0;`);
         break;
       case 'stack':
         w.line(`${v} = tap_kread(c, c->regs ? c->regs->sp + ${8 * (plan.base.slot + 1)} : 0, 8, 0);`);
@@ -1160,35 +1214,45 @@ class Translator {
     return dst;
   }
 
-  /** `$var$` / `$var$$` (also after `->member`): the value pretty-printed into a string. */
-  private prettyTarget(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>, p: DerivedProbe): string {
+  /** `$var$` / `$var$$` in a kernel function probe. */
+  private prettyFunctionTarget(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>, p: DerivedProbe): string {
     const vmlinux = modelBtf(this.opts.kernel);
     if (!vmlinux) throw new Unsupported(`$${e.name}: the kernel model has no BTF`, e.span);
     const btf = btfForFunction(vmlinux, String(p.detail['function']), String(p.detail['module'] ?? ''));
-    const r = resolveTarget(btf, String(p.detail['function']), p.isReturn && e.name === 'return', e.name, e.components);
+    const fn = String(p.detail['function']);
+    const isRet = p.isReturn && e.name === 'return';
+    this.setLast(ctx, cString(`identifier '$${e.name}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
+    return this.prettyTarget(ctx, e, btf, (want) => resolveTarget(btf, fn, isRet, e.name, e.components, want));
+  }
+
+  /**
+   * `$var$` / `$var$$` (also after `->member`): the value pretty-printed into a string. `resolve`
+   * gives the target's plan (with `wantAddress`: ending at an inline struct's address).
+   */
+  private prettyTarget(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>, btf: Btf, resolve: (wantAddress: boolean) => Resolution): string {
+    const r = resolve(false);
     const dst = ctx.frame.strTemp();
     const w = ctx.w;
     w.line(`${dst}[0] = '\\0';`);
-    this.setLast(ctx, cString(`identifier '$${e.name}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
     if (r.ok) {
-      const typeId = targetTypeId(btf, String(p.detail['function']), e.name, e.components);
+      const typeId = r.plan.typeId;
       const v = this.emitPlan(ctx, r.plan, e.components, undefined, e.span);
-      const t = typeId !== undefined ? btf.resolve(typeId) : undefined;
-      if (t && t.kind === BtfKind.Ptr) this.prettyPointee(ctx, btf, t.ref, v, dst, e.pretty);
-      else if (t && isCharArray(btf, t)) {
+      const t = btf.resolve(typeId);
+      if (t.kind === BtfKind.Ptr) this.prettyPointee(ctx, btf, t.ref, v, dst, e.pretty);
+      else if (isCharArray(btf, t)) {
         const s = ctx.frame.strTemp();
         w.line(`tap_kernel_string(c, ${s}, (unsigned long)${v}, ${Math.min(t.array!.count, 4096)});`);
         this.check(ctx);
         w.line(`tap_pretty_append(${dst}, "\\""); tap_pretty_append(${dst}, ${s}); tap_pretty_append(${dst}, "\\"");`);
-      } else if (t && t.kind === BtfKind.Array) w.line(`tap_pretty_append(${dst}, "[...]");`);
-      else if (typeId !== undefined) this.prettyScalar(ctx, btf, typeId, v, dst, false);
+      } else if (t.kind === BtfKind.Array) w.line(`tap_pretty_append(${dst}, "[...]");`);
+      else this.prettyScalar(ctx, btf, typeId, v, dst, false);
       return dst;
     }
     // An inline struct (e.g. `$p->se$$`): print it from its address.
-    const at = resolveAddress(btf, String(p.detail['function']), e.name, e.components);
-    if (!at) throw new Unsupported(r.message, e.span);
+    const at = resolve(true);
+    if (!at.ok) throw new Unsupported(r.message, e.span);
     const v = this.emitPlan(ctx, at.plan, e.components, undefined, e.span);
-    this.prettyStruct(ctx, btf, at.typeId, v, dst, e.pretty === 2 ? 64 : 1);
+    this.prettyStruct(ctx, btf, at.plan.typeId, v, dst, e.pretty === 2 ? 64 : 1);
     return dst;
   }
 
@@ -1706,6 +1770,7 @@ class Translator {
         break;
       case 'kernel.trace':
         f.push('.kind = TAP_PROBE_TRACEPOINT', `.tp_system = ${cString(String(det['system']))}`, `.tp_event = ${cString(String(det['event']))}`);
+        if (this.tpArgProbes.has(index)) f.push(`.tp_probe = (void *)${this.tpArgProbes.get(index)}`);
         break;
       case 'kernel.statement':
         f.push('.kind = TAP_PROBE_KPROBE', `.addr = ${String(det['address'])}UL`);

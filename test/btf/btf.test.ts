@@ -1,6 +1,8 @@
 // The BTF reader on blobs built here byte by byte (the lab test reads the real kernel's BTF).
 import { describe, expect, it } from 'vitest';
 import { Btf, BtfKind } from '../../src/btf/btf.js';
+import { resolveTracepointTarget } from '../../src/btf/targets.js';
+import { stapTypeName, tracepointArgs } from '../../src/btf/tracepoints.js';
 
 /** Assembles a BTF blob: types as (name, kind, vlen, kindFlag, sizeOrType, extra u32 words). */
 class BtfBuilder {
@@ -96,5 +98,45 @@ describe('BTF reader on a hand-built blob', () => {
   it('rejects what is not BTF', () => {
     expect(() => Btf.parse(Buffer.from('not btf at all, really not'))).toThrow(/bad magic/);
     expect(() => Btf.parse(b.build().subarray(0, 40))).toThrow(/truncated/);
+  });
+});
+
+describe('tracepoint arguments from BTF (btf_trace_* typedefs, names from the event class functions)', () => {
+  const b = new BtfBuilder();
+  const int = b.type('int', BtfKind.Int, 0, false, 4, [(1 << 24) | 32]);
+  const chr = b.type('char', BtfKind.Int, 0, false, 1, [(2 << 24) | 8]);
+  const voidp = b.type('', BtfKind.Ptr, 0, false, 0);
+  const task = b.type('task_struct', BtfKind.Struct, 1, false, 8, [b.str('pid'), int, 0]);
+  const taskp = b.type('', BtfKind.Ptr, 0, false, task);
+  const cchar = b.type('', BtfKind.Const, 0, false, chr);
+  const ccharp = b.type('', BtfKind.Ptr, 0, false, cchar);
+  // Event "ev_one" of class "ev_template" (void *, struct task_struct *p, const char *why); a decoy class with other names.
+  const unnamed = b.type('', BtfKind.FuncProto, 3, false, 0, [0, voidp, 0, taskp, 0, ccharp]);
+  const tdPtr = b.type('', BtfKind.Ptr, 0, false, unnamed);
+  b.type('btf_trace_ev_one', BtfKind.Typedef, 0, false, tdPtr);
+  b.type('btf_trace_zz_other', BtfKind.Typedef, 0, false, tdPtr);
+  const named = b.type('', BtfKind.FuncProto, 3, false, 0, [b.str('__data'), voidp, b.str('p'), taskp, b.str('why'), ccharp]);
+  b.type('__bpf_trace_ev_template', BtfKind.Func, 0, false, named);
+  const decoy = b.type('', BtfKind.FuncProto, 3, false, 0, [b.str('__data'), voidp, b.str('tsk'), taskp, b.str('msg'), ccharp]);
+  b.type('__bpf_trace_zz_other', BtfKind.Func, 0, false, decoy);
+  const btf = Btf.parse(b.build());
+
+  it('takes the types from the typedef and the names from the class that fits best', () => {
+    const args = tracepointArgs(btf, 'ev_one')!;
+    expect(args.map((a) => `$${a.name}:${stapTypeName(btf, a.type)}`)).toEqual(['$p:struct task_struct*', '$why:char const*']);
+    // An event that is its own class keeps its own names.
+    expect(tracepointArgs(btf, 'zz_other')!.map((a) => a.name)).toEqual(['tsk', 'msg']);
+    // The format's field names outweigh a name prefix.
+    expect(tracepointArgs(btf, 'ev_one', ['tsk', 'msg'])!.map((a) => a.name)).toEqual(['tsk', 'msg']);
+    expect(tracepointArgs(btf, 'no_such_event')).toBeUndefined();
+  });
+
+  it('resolves member chains on an argument', () => {
+    const tp = { btf, args: tracepointArgs(btf, 'ev_one')! };
+    const r = resolveTracepointTarget(tp, 'p', [{ kind: 'member', name: 'pid', span: undefined as never }]);
+    expect(r.ok && r.plan.base).toEqual({ kind: 'tparg', index: 0 });
+    expect(r.ok && r.plan.steps).toEqual([{ kind: 'deref' }, { kind: 'load', size: 4, signed: true }]);
+    const bad = resolveTracepointTarget(tp, 'nope', []);
+    expect(!bad.ok && bad.message).toBe('no argument nope; the tracepoint\'s arguments are: $p $why');
   });
 });

@@ -116,6 +116,36 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     expect(ret?.[2]).toBe(truth); // both are O_RDONLY (plus O_LARGEFILE)
   });
 
+  it('gives tracepoint probes their TP_PROTO arguments from BTF ($prev, $next, $preempt, $p), readable through ->', async () => {
+    // Truth: a switch runs in prev's context (tid(), execname()); the -c command (target()) is woken and switched to.
+    const r = await tapsh(['-c', 'sleep 0.3', '-e', [
+      'global hits, bad, woke, ran',
+      'probe kernel.trace("sched:sched_switch") { hits++; if ($prev->pid != tid() || kernel_string($prev->comm) != execname() || $preempt < 0 || $preempt > 1) bad++',
+      '  if ($next->pid == target() && kernel_string($next->comm) == "sleep") ran++ }',
+      'probe kernel.trace("sched:sched_wakeup") { if ($p->pid == target()) woke++ }',
+      'probe end { printf("hits>0: %d bad: %d woke: %d ran: %d\\n", hits > 0, bad, woke > 0, ran > 0) }',
+    ].join('\n')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.toString()).toBe('hits>0: 1 bad: 0 woke: 1 ran: 1\n');
+  });
+
+  it('lists tracepoint arguments with -L as stap 4.8 does, and builds a probe on block_bio_queue\'s $bio', async () => {
+    // test/e2e/oracle/trace-L.out: real stap 4.8's -L on the same kernel.
+    for (const line of readFileSync(join(REPO, 'test/e2e/oracle/trace-L.out'), 'utf8').trim().split('\n')) {
+      const point = line.split(' ')[0]!;
+      const r = await tapsh(['-L', point]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out.toString()).toBe(line + '\n');
+    }
+    // The lab guest has no block device: the probe is built against the real headers, not run.
+    const r = await tapsh(['-p4', '-e', 'probe kernel.trace("block:block_bio_queue") { printf("%d %d\\n", $bio->bi_iter->bi_size, $bio->bi_iter->bi_sector) }']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.toString()).toMatch(/\.ko\n$/);
+    const wrong = await tapsh(['-p2', '-e', 'probe kernel.trace("sched:sched_switch") { println($prev->nope) }']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain('struct task_struct has no member nope');
+  });
+
   it('reads through @cast on a pointer held as a number', async () => {
     const r = await tapsh(['-c', 'sh -c "true & wait"', '-e',
       'global seen; probe kernel.function("wake_up_new_task") { if (seen++ == 0) { p = $p; printf("%d %s %d\\n", @cast(p, "struct task_struct")->pid == $p->pid, kernel_string(@cast(p, "task_struct", "kernel")->comm), @cast(p, "task_struct")->parent->pid == pid()) } }']);
