@@ -51,4 +51,29 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['-m', 'bad-name'])).toThrow(/Invalid module name/);
     expect(() => parseArgs(['-e', 'a', '-e', 'b'])).toThrow(/Only one script/);
   });
+
+  it('takes --prologue-searching with or without a WHEN, and checks it', () => {
+    for (const a of ['--prologue-searching', '--prologue-searching=always', '--prologue-searching=never', '--prologue-searching=auto']) {
+      expect(parseArgs(['-p1', a, '-e', 'probe never {}']).ignored).toEqual(['prologue-searching']);
+    }
+    expect(() => parseArgs(['--prologue-searching=sometimes'])).toThrow(/Invalid argument 'sometimes' for --prologue-searching/);
+  });
+
+  it('checks the values of options it otherwise ignores, as stap does (-s 1-4095)', () => {
+    expect(parseArgs(['-s', '64', '-e', 'x']).ignored).toEqual(['s']);
+    expect(() => parseArgs(['-s', '0', '-e', 'x'])).toThrow(/Invalid buffer size \(should be 1-4095\)/);
+    expect(() => parseArgs(['-s4096', '-e', 'x'])).toThrow(/Invalid buffer size/);
+  });
+
+  it('--suppress-time-limits lifts the runtime limits unless -D sets them', () => {
+    expect(parseArgs(['--suppress-time-limits', '-e', 'x']).defines).toEqual(['STP_NO_OVERLOAD', 'MAXACTION=100000000', 'MAXACTION_INTERRUPTIBLE=1000000000', 'MAXTRYLOCK=1000']);
+    expect(parseArgs(['--suppress-time-limits', '-DMAXACTION=5', '-e', 'x']).defines).toEqual(['MAXACTION=5', 'STP_NO_OVERLOAD', 'MAXACTION_INTERRUPTIBLE=1000000000', 'MAXTRYLOCK=1000']);
+  });
+
+  it('--example marks the script file as an example name; -d, --ldd and --all-modules are accepted', () => {
+    const o = parseArgs(['-p4', '--example', 'helloworld.stp']);
+    expect(o.example).toBe(true);
+    expect(o.scriptFile).toBe('helloworld.stp');
+    expect(parseArgs(['-d', '/bin/ls', '--ldd', '--all-modules', 'f.stp']).ignored).toEqual(['d', 'ldd', 'all-modules']);
+  });
 });
