@@ -597,13 +597,20 @@ class Elaborator {
   /**
    * `p->member` on a script value: when the value's kernel type is known (it came from a $target
    * variable, a @cast, or a local or function return holding one), a member the type lacks is an
-   * error, as stap reports it. Values of unknown type are left to the translator.
+   * error, as stap reports it. A value that provably carries no kernel type (a global, an array key
+   * or element, a literal, arithmetic, a local whose stores disagree) is an error too, as in stap;
+   * values whose type tapsh cannot decide here are left to the translator.
    */
   private checkAutocast(unit: Unit, e: Extract<Expr, { kind: 'autocast' }>): void {
+    if (e.components.length === 0) return;
+    const vt = this.valueType(unit, e.operand, new Set());
+    if (vt.kind === 'none') {
+      this.error('TS4083', e.span, [vt.why]);
+      return;
+    }
     const btf = modelBtf(this.opts.kernel);
-    const struct = btf ? this.pointedStruct(unit, e.operand, new Set()) : undefined;
-    if (!btf || !struct) return;
-    const r = resolveCast(btf, struct, e.components);
+    if (!btf || vt.kind !== 'typed') return;
+    const r = resolveCast(btf, vt.struct, e.components);
     const missing = !r.ok ? r.missing : undefined;
     if (missing) {
       const names = missing.names;
@@ -611,61 +618,92 @@ class Elaborator {
     }
   }
 
-  /** "struct NAME" when `e` is known to hold a pointer to a kernel struct or union (array keys and values carry no type, as in stap). */
-  private pointedStruct(unit: Unit, e: Expr, seen: Set<unknown>): string | undefined {
-    const btf = modelBtf(this.opts.kernel);
-    if (!btf || seen.has(e)) return undefined;
+  /**
+   * The kernel type a script value carries, as stap propagates it: a pointer to "struct NAME" (with
+   * where the type came from: values from different @cast modules do not mix), provably none, or
+   * unknown to pass 2 (families without BTF types here, tapset C functions, cycles).
+   */
+  private valueType(unit: Unit, e: Expr, seen: Set<unknown>): ValueType {
+    // `seen` holds the expressions being worked out: meeting one again is a cycle (a = b; b = a).
+    if (seen.has(e)) return UNKNOWN_TYPE;
     seen.add(e);
+    try {
+      return this.valueTypeOf(unit, e, seen);
+    } finally {
+      seen.delete(e);
+    }
+  }
+
+  private valueTypeOf(unit: Unit, e: Expr, seen: Set<unknown>): ValueType {
+    const btf = modelBtf(this.opts.kernel);
     const pointer = (typeName: string): string | undefined => /^((?:struct|union) \w+) \*$/.exec(typeName)?.[1];
+    const typed = (struct: string | undefined, origin: string): ValueType => (struct ? { kind: 'typed', struct, origin } : UNKNOWN_TYPE);
     switch (e.kind) {
+      case 'number':
+      case 'string':
+        return { kind: 'none', why: 'a literal' };
+      case 'binary':
+      case 'unary':
+      case 'crement':
+        return { kind: 'none', why: 'the result of an operator' };
+      case 'index':
+        return { kind: 'none', why: 'an array element (array keys and values carry no kernel type)' };
       case 'target': {
-        if (unit.kind !== 'probe' || e.pretty) return undefined;
+        if (!btf || unit.kind !== 'probe' || e.pretty) return UNKNOWN_TYPE;
         const p = unit.probes[0];
-        if (!p || p.family !== 'kernel.function' || p.unverified) return undefined;
+        if (!p || p.family !== 'kernel.function' || p.unverified) return UNKNOWN_TYPE;
         const r = resolveTarget(btf, String(p.detail.function), p.isReturn && e.name === 'return', e.name, e.components);
-        if (r.ok) return e.addressOf ? undefined : pointer(r.plan.typeName);
-        return undefined;
+        return r.ok && !e.addressOf ? typed(pointer(r.plan.typeName), 'kernel') : UNKNOWN_TYPE;
       }
       case 'cast': {
-        if (e.pretty || !(e.module === undefined || e.module === 'kernel' || e.module.startsWith('<'))) return undefined;
+        if (!btf || e.pretty || !(e.module === undefined || e.module === 'kernel' || e.module.startsWith('<'))) return UNKNOWN_TYPE;
+        const origin = e.module ?? 'kernel';
         const base = /^\s*(struct|union)?\s*([A-Za-z_]\w*)\s*$/.exec(e.type);
-        if (!base) return undefined;
-        if (e.components.length === 0) return e.addressOf ? `${base[1] ?? 'struct'} ${base[2]}` : undefined;
+        if (!base) return UNKNOWN_TYPE;
+        if (e.components.length === 0) return e.addressOf ? typed(`${base[1] ?? 'struct'} ${base[2]}`, origin) : UNKNOWN_TYPE;
         const r = resolveCast(btf, e.type, e.components);
-        if (!r.ok) return undefined;
-        return e.addressOf ? /^((?:struct|union) \w+)$/.exec(r.plan.typeName)?.[1] : pointer(r.plan.typeName);
+        if (!r.ok) return UNKNOWN_TYPE;
+        return typed(e.addressOf ? /^((?:struct|union) \w+)$/.exec(r.plan.typeName)?.[1] : pointer(r.plan.typeName), origin);
       }
       case 'autocast': {
-        const inner = this.pointedStruct(unit, e.operand, seen);
-        if (!inner || e.pretty) return undefined;
-        const r = resolveCast(btf, inner, e.components);
-        if (!r.ok) return undefined;
-        return e.addressOf ? /^((?:struct|union) \w+)$/.exec(r.plan.typeName)?.[1] : pointer(r.plan.typeName);
+        const inner = this.valueType(unit, e.operand, seen);
+        if (inner.kind !== 'typed' || !btf || e.pretty) return inner.kind === 'none' ? inner : UNKNOWN_TYPE;
+        const r = resolveCast(btf, inner.struct, e.components);
+        if (!r.ok) return UNKNOWN_TYPE;
+        return typed(e.addressOf ? /^((?:struct|union) \w+)$/.exec(r.plan.typeName)?.[1] : pointer(r.plan.typeName), inner.origin);
       }
       case 'assign':
-        return e.op === '=' ? this.pointedStruct(unit, e.value, seen) : undefined;
+        return e.op === '=' ? this.valueType(unit, e.value, seen) : { kind: 'none', why: 'the result of an operator' };
       case 'symbol': {
         const sym = unit.bindings.get(e);
-        if (!sym || sym.kind !== 'var' || sym.scope !== 'local') return undefined;
-        // Every plain store to the local must agree.
-        const found = new Set<string | undefined>();
-        forEachLiveExpr(unit, this.elision, (x) => {
-          if (x.kind === 'assign' && x.target.kind === 'symbol' && unit.bindings.get(x.target) === sym) found.add(x.op === '=' ? this.pointedStruct(unit, x.value, seen) : undefined);
+        if (!sym || sym.kind !== 'var') return UNKNOWN_TYPE;
+        if (sym.scope === 'global') return { kind: 'none', why: `global '${sym.name}' (globals carry no kernel type)` };
+        if (sym.scope !== 'local') return UNKNOWN_TYPE;
+        // Every store to the local must agree; a foreach key or value comes from an array and has none.
+        let loopVar = false;
+        forEachLiveStmt(unit, this.elision, (st) => {
+          if (st.kind === 'foreach' && [...st.keys, ...(st.value ? [st.value] : [])].some((k) => unit.bindings.get(k) === sym)) loopVar = true;
         });
-        return found.size === 1 ? [...found][0] : undefined;
+        if (loopVar) return { kind: 'none', why: `'${sym.name}', a foreach key or value (array keys and values carry no kernel type)` };
+        const stores: ValueType[] = [];
+        forEachLiveExpr(unit, this.elision, (x) => {
+          if (x.kind === 'assign' && x.target.kind === 'symbol' && unit.bindings.get(x.target) === sym) stores.push(this.valueType(unit, x, seen));
+          if (x.kind === 'crement' && x.operand.kind === 'symbol' && unit.bindings.get(x.operand) === sym) stores.push({ kind: 'none', why: 'the result of an operator' });
+        });
+        return mergeValueTypes(stores, `'${sym.name}'`);
       }
       case 'call': {
         const f = unit.bindings.get(e);
         const fu = f?.kind === 'function' ? this.funcUnits.get(f) : undefined;
-        if (!fu) return undefined;
-        const found = new Set<string | undefined>();
+        if (!fu || f?.kind !== 'function' || f.decl.body.kind === 'embedded') return UNKNOWN_TYPE;
+        const returns: ValueType[] = [];
         forEachLiveStmt(fu, this.elision, (st) => {
-          if (st.kind === 'return' && st.value) found.add(this.pointedStruct(fu, st.value, seen));
+          if (st.kind === 'return' && st.value) returns.push(this.valueType(fu, st.value, seen));
         });
-        return found.size === 1 ? [...found][0] : undefined;
+        return mergeValueTypes(returns, `the result of ${f.name}()`);
       }
       default:
-        return undefined;
+        return UNKNOWN_TYPE;
     }
   }
 
@@ -1373,3 +1411,21 @@ function nodeId(n: Block | Expr): number {
   return id;
 }
 
+/** What pass 2 knows of the kernel type a script value carries (see Elaborator.valueType). */
+type ValueType =
+  | { readonly kind: 'typed'; readonly struct: string; readonly origin: string }
+  | { readonly kind: 'none'; readonly why: string }
+  | { readonly kind: 'unknown' };
+
+const UNKNOWN_TYPE: ValueType = { kind: 'unknown' };
+
+/** The type of a value that can come from any of `sources` (a local's stores, a function's returns). */
+function mergeValueTypes(sources: readonly ValueType[], what: string): ValueType {
+  if (sources.length === 0) return { kind: 'none', why: `${what}, which is never assigned` };
+  if (sources.some((t) => t.kind === 'unknown')) return UNKNOWN_TYPE;
+  const none = sources.find((t) => t.kind === 'none');
+  if (none?.kind === 'none') return { kind: 'none', why: `${what}, which holds ${none.why}` };
+  const kinds = new Set(sources.map((t) => (t.kind === 'typed' ? `${t.struct} from ${t.origin}` : '')));
+  if (kinds.size === 1) return sources[0]!;
+  return { kind: 'none', why: `${what}, which holds values of different types (${[...kinds].join(', ')})` };
+}
