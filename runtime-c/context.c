@@ -155,6 +155,7 @@ TAP_API struct tap_context *tap_enter(const struct tap_probe *p, struct pt_regs 
 	c->hits++;	/* per CPU: no shared cache line on the hot path */
 	c->irqflags = flags;
 	c->probe = p;
+	c->entry = 0;
 	c->regs = regs;
 	c->ri = NULL;
 	c->tp_raw = NULL;
@@ -181,7 +182,7 @@ static void tap_report_error(struct tap_context *c)
 		n = scnprintf(c->outbuf, sizeof(c->outbuf), "%s near %s", c->errbuf, c->last_stmt);
 	else
 		n = scnprintf(c->outbuf, sizeof(c->outbuf), "%s", c->errbuf);
-	tap_record(TAP_REC_ERROR, c->outbuf, n, true);
+	tap_record_entry(TAP_REC_ERROR, c->entry, c->outbuf, n, true);
 	if (atomic64_inc_return(&tap_nerrors) > TAP_MAXERRORS) {
 		atomic_set(&tap_errored, 1);
 		tap_request_stop();

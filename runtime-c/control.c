@@ -3,6 +3,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/slab.h>
 #include <linux/sysrq.h>
 #include <linux/timer.h>
 #include <linux/uaccess.h>
@@ -184,6 +185,9 @@ static int tap_start(void)
 	return 0;
 }
 
+static int tap_session_ctl(const char *cmd);
+static int tap_session_show(char *buf, size_t size, int n);
+
 static ssize_t tap_ctl_write(struct file *f, const char __user *ubuf, size_t count, loff_t *ppos)
 {
 	char cmd[32];
@@ -203,22 +207,29 @@ static ssize_t tap_ctl_write(struct file *f, const char __user *ubuf, size_t cou
 	} else if (!strcmp(cmd, "disarm")) {
 		tap_disarm();
 	} else {
-		err = -EINVAL;
+		err = tap_session_ctl(cmd);
 	}
 	return err ? err : count;
 }
 
 static ssize_t tap_ctl_read(struct file *f, char __user *ubuf, size_t count, loff_t *ppos)
 {
-	char buf[256];
+	const size_t size = 8192;
 	int n, s = atomic_read(&tap_state_v);
+	ssize_t ret;
+	char *buf = kmalloc(size, GFP_KERNEL);
 
-	n = scnprintf(buf, sizeof(buf),
+	if (!buf)
+		return -ENOMEM;
+	n = scnprintf(buf, size,
 		      "state=%s\nhits=%lld\nskipped=%lld\nerrors=%lld\ndropped=%llu\nsysrq=%c\n",
 		      tap_state_names[s], (s64)tap_hits(),
 		      (s64)atomic64_read(&tap_nskipped), (s64)atomic64_read(&tap_nerrors),
 		      tap_transport_dropped(), tap_sysrq_key ? tap_sysrq_key : '-');
-	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+	n = tap_session_show(buf, size, n);
+	ret = simple_read_from_buffer(ubuf, count, ppos, buf, n);
+	kfree(buf);
+	return ret;
 }
 
 static const struct proc_ops tap_ctl_ops = {

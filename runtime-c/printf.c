@@ -19,7 +19,7 @@ TAP_API void tap_flush(struct tap_context *c)
 {
 	if (!c->outlen)
 		return;
-	tap_record(TAP_REC_OUTPUT, c->outbuf, c->outlen, false);
+	tap_record_entry(TAP_REC_OUTPUT, c->entry, c->outbuf, c->outlen, false);
 	c->outlen = 0;
 }
 TAP_API_EXPORT(tap_flush);

@@ -13,8 +13,11 @@
 #include "tap_rt.h"
 
 /* Mutable registration state, one per probe-table entry (allocated at init). */
+struct tap_set;
+
 struct tap_pstate {
 	const struct tap_probe *p;
+	struct tap_set *set;
 	int armed;
 	struct kprobe kp;
 	struct kretprobe krp;
@@ -34,38 +37,56 @@ struct tap_set {
 	struct tap_pstate *ps;
 	struct list_head node;
 	u32 entry;		/* session entry number (0: the module's own script) */
+	atomic_t disabled;	/* session: `disable ENTRY` (hits are skipped, not counted) */
+	atomic64_t hits;	/* session entries only: handler runs */
+	atomic64_t errors;	/* session entries only: runs that ended in a script error */
 };
 
 static LIST_HEAD(tap_sets);
 static struct tap_set tap_main_set;
 
-static bool tap_run_fn(const struct tap_probe *p, void (*fn)(struct tap_context *c),
+/*
+ * Run @fn for a hit of @p, which belongs to @set (NULL: find nothing to tag). A
+ * session entry's hits are tagged with its number, counted, and skipped while it
+ * is disabled; the module's own script (entry 0) pays none of that.
+ */
+static bool tap_run_fn(const struct tap_probe *p, struct tap_set *set, void (*fn)(struct tap_context *c),
 		       struct pt_regs *regs, struct kretprobe_instance *ri, const void *raw, u32 rawsize)
 {
-	struct tap_context *c = tap_enter(p, regs, 0);
+	u32 entry = set ? set->entry : 0;
+	struct tap_context *c;
 
+	if (unlikely(entry) && atomic_read(&set->disabled))
+		return false;
+	c = tap_enter(p, regs, 0);
 	if (!c)
 		return false;
+	c->entry = entry;
 	c->ri = ri;
 	c->tp_raw = raw;
 	c->tp_size = rawsize;
 	fn(c);
+	if (unlikely(entry)) {
+		atomic64_inc(&set->hits);
+		if (c->error)
+			atomic64_inc(&set->errors);
+	}
 	tap_leave(c);
 	return true;
 }
 
-static void tap_run_handler(const struct tap_probe *p, struct pt_regs *regs,
+static void tap_run_handler(const struct tap_pstate *ps, struct pt_regs *regs,
 			    struct kretprobe_instance *ri, const void *raw, u32 rawsize)
 {
-	tap_run_fn(p, p->handler, regs, ri, raw, rawsize);
+	tap_run_fn(ps->p, ps->set, ps->p->handler, regs, ri, raw, rawsize);
 }
 
 /* --- begin / end / error --- */
 
 static int tap_prio_cmp(const void *a, const void *b)
 {
-	const struct tap_probe *pa = *(const struct tap_probe * const *)a;
-	const struct tap_probe *pb = *(const struct tap_probe * const *)b;
+	const struct tap_probe *pa = (*(struct tap_pstate * const *)a)->p;
+	const struct tap_probe *pb = (*(struct tap_pstate * const *)b)->p;
 
 	if (pa->priority != pb->priority)
 		return pa->priority < pb->priority ? -1 : 1;
@@ -83,7 +104,7 @@ static unsigned int tap_sets_nprobes(void)
 }
 
 /* Run the given probes (process context) in priority order, stable. */
-static void tap_run_list(const struct tap_probe **v, unsigned int n, enum tap_probe_kind kind)
+static void tap_run_list(struct tap_pstate **v, unsigned int n, enum tap_probe_kind kind)
 {
 	unsigned int i, j;
 
@@ -113,7 +134,7 @@ static void tap_run_list(const struct tap_probe **v, unsigned int n, enum tap_pr
  */
 static void tap_set_run_simple(struct tap_set *only, enum tap_probe_kind kind)
 {
-	const struct tap_probe **v;
+	struct tap_pstate **v;
 	struct tap_set *set;
 	unsigned int i, n = 0;
 
@@ -125,7 +146,7 @@ static void tap_set_run_simple(struct tap_set *only, enum tap_probe_kind kind)
 			continue;
 		for (i = 0; i < set->script->nprobes; i++)
 			if (set->script->probes[i].kind == kind)
-				v[n++] = &set->script->probes[i];
+				v[n++] = &set->ps[i];
 	}
 	tap_run_list(v, n, kind);
 	kfree(v);
@@ -161,7 +182,7 @@ static enum hrtimer_restart tap_hrtimer_fn(struct hrtimer *t)
 
 	if (atomic_read(&tap_disarmed) || atomic_read(&tap_state_v) > TAP_RUNNING)
 		return HRTIMER_NORESTART;
-	tap_run_handler(ps->p, get_irq_regs(), NULL, NULL, 0);
+	tap_run_handler(ps, get_irq_regs(), NULL, NULL, 0);
 	hrtimer_forward_now(t, ns_to_ktime(tap_timer_period(ps->p)));
 	return HRTIMER_RESTART;
 }
@@ -180,7 +201,7 @@ static void tap_perf_profile(struct perf_event *ev, struct perf_sample_data *dat
 {
 	struct tap_pstate *ps = ev->overflow_handler_context;
 
-	tap_run_handler(ps->p, regs, NULL, NULL, 0);
+	tap_run_handler(ps, regs, NULL, NULL, 0);
 }
 
 static void tap_perf_tp(struct perf_event *ev, struct perf_sample_data *data, struct pt_regs *regs)
@@ -189,7 +210,7 @@ static void tap_perf_tp(struct perf_event *ev, struct perf_sample_data *data, st
 
 	if (!data->raw)
 		return;
-	tap_run_handler(ps->p, regs, NULL, data->raw->frag.data, data->raw->frag.size);
+	tap_run_handler(ps, regs, NULL, data->raw->frag.data, data->raw->frag.size);
 }
 
 static void tap_perf_release(struct tap_pstate *ps)
@@ -336,7 +357,7 @@ TAP_API void tap_tp_args_hit(void *data, const unsigned long *args, unsigned int
 {
 	struct tap_pstate *ps = data;
 
-	tap_run_handler(ps->p, NULL, NULL, args, n * sizeof(*args));
+	tap_run_handler(ps, NULL, NULL, args, n * sizeof(*args));
 }
 TAP_API_EXPORT(tap_tp_args_hit);
 
@@ -380,7 +401,7 @@ static int tap_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct tap_pstate *ps = container_of(kp, struct tap_pstate, kp);
 
-	tap_run_handler(ps->p, regs, NULL, NULL, 0);
+	tap_run_handler(ps, regs, NULL, NULL, 0);
 	return 0;
 }
 
@@ -388,7 +409,7 @@ static int tap_kretprobe_ret(struct kretprobe_instance *ri, struct pt_regs *regs
 {
 	struct tap_pstate *ps = container_of(get_kretprobe(ri), struct tap_pstate, krp);
 
-	tap_run_handler(ps->p, regs, ri, NULL, 0);
+	tap_run_handler(ps, regs, ri, NULL, 0);
 	return 0;
 }
 
@@ -410,7 +431,7 @@ static int tap_kretprobe_entry(struct kretprobe_instance *ri, struct pt_regs *re
 {
 	struct tap_pstate *ps = container_of(get_kretprobe(ri), struct tap_pstate, krp);
 
-	return tap_run_fn(ps->p, ps->p->entry_handler, regs, ri, NULL, 0) ? 0 : 1;
+	return tap_run_fn(ps->p, ps->set, ps->p->entry_handler, regs, ri, NULL, 0) ? 0 : 1;
 }
 
 static int tap_arm_kretprobe(struct tap_pstate *ps)
@@ -569,8 +590,10 @@ static int tap_set_add(struct tap_set *set, const struct tap_script *script)
 	set->ps = kcalloc(max(script->nprobes, 1U), sizeof(*set->ps), GFP_KERNEL);
 	if (!set->ps)
 		return -ENOMEM;
-	for (i = 0; i < script->nprobes; i++)
+	for (i = 0; i < script->nprobes; i++) {
 		set->ps[i].p = &script->probes[i];
+		set->ps[i].set = set;
+	}
 	list_add_tail(&set->node, &tap_sets);
 	return 0;
 }

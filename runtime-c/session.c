@@ -273,3 +273,65 @@ TAP_API void tap_session_detach(const struct tap_script *s)
 	mutex_unlock(&tap_ctl_mutex);
 }
 TAP_API_EXPORT(tap_session_detach);
+
+/**
+ * tap_session_ctl - the ctl commands about entries: "disable N", "enable N"
+ * @cmd: the command (trimmed)
+ *
+ * A disabled entry's probes stay registered; their hits are skipped before the
+ * context is entered, so the entry costs one atomic read per hit until enabled.
+ *
+ * Return: 0, -ENOENT for an entry no handler module has, -EINVAL for other text.
+ */
+static int tap_session_ctl(const char *cmd)
+{
+	struct tap_set *set;
+	char verb[8];
+	unsigned int entry;
+	int err = -ENOENT;
+	bool on;
+
+	if (sscanf(cmd, "%7s %u", verb, &entry) != 2 || !entry)
+		return -EINVAL;
+	if (!strcmp(verb, "enable"))
+		on = true;
+	else if (!strcmp(verb, "disable"))
+		on = false;
+	else
+		return -EINVAL;
+	mutex_lock(&tap_ctl_mutex);
+	list_for_each_entry(set, &tap_sets, node) {
+		if (set->entry != entry)
+			continue;
+		atomic_set(&set->disabled, !on);
+		err = 0;
+	}
+	mutex_unlock(&tap_ctl_mutex);
+	return err;
+}
+
+/**
+ * tap_session_show - append one line per attached entry to the ctl status text
+ * @buf: the text
+ * @size: its size
+ * @n: bytes already in it
+ *
+ * Lines: "entry=N hits=H errors=E disabled=0|1".
+ *
+ * Return: the new length.
+ */
+static int tap_session_show(char *buf, size_t size, int n)
+{
+	struct tap_set *set;
+
+	mutex_lock(&tap_ctl_mutex);
+	list_for_each_entry(set, &tap_sets, node) {
+		if (!set->entry)
+			continue;
+		n += scnprintf(buf + n, size - n, "entry=%u hits=%lld errors=%lld disabled=%d\n",
+			       set->entry, (s64)atomic64_read(&set->hits),
+			       (s64)atomic64_read(&set->errors), atomic_read(&set->disabled));
+	}
+	mutex_unlock(&tap_ctl_mutex);
+	return n;
+}

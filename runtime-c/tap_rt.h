@@ -15,6 +15,9 @@ enum tap_rec_kind {
 	TAP_REC_STATE = 5,
 	TAP_REC_EOF = 6,
 	TAP_REC_STATS = 7,
+	TAP_REC_OUTPUT_ENTRY = 8,	/* session: u32 entry, then as OUTPUT */
+	TAP_REC_WARNING_ENTRY = 9,	/* session: u32 entry, then as WARNING */
+	TAP_REC_ERROR_ENTRY = 10,	/* session: u32 entry, then as ERROR */
 };
 
 enum tap_state {
@@ -30,6 +33,7 @@ extern const struct tap_script tap_script;
 
 /* transport.c */
 TAP_API int tap_record(u16 kind, const void *p, u32 len, bool ctl);
+TAP_API int tap_record_entry(u16 kind, u32 entry, const void *p, u32 len, bool ctl);
 TAP_API void tap_record_wake(void);
 TAP_API u64 tap_transport_dropped(void);
 TAP_API void tap_transport_final(u32 status);

@@ -76,16 +76,25 @@ static bool tap_buf_lock(struct tap_buf *b, unsigned long *flags)
 	return false;
 }
 
-static void tap_buf_write(struct tap_buf *b, u16 kind, u16 cpu, u64 seq, const void *p, u32 len)
+/* One record: the header, an optional prefix (a session entry's tag), the payload. */
+static void tap_buf_write2(struct tap_buf *b, u16 kind, u16 cpu, u64 seq, const void *pre, u32 prelen,
+			   const void *p, u32 len)
 {
 	struct tap_hdr h = {
-		.len = cpu_to_le32(len), .kind = cpu_to_le16(kind), .cpu = cpu_to_le16(cpu),
+		.len = cpu_to_le32(prelen + len), .kind = cpu_to_le16(kind), .cpu = cpu_to_le16(cpu),
 		.seq = cpu_to_le64(seq), .time = cpu_to_le64(local_clock()),
 	};
 
 	tap_ring_put(b, b->head, &h, sizeof(h));
-	tap_ring_put(b, b->head + sizeof(h), p, len);
-	b->head += sizeof(h) + len;
+	if (prelen)
+		tap_ring_put(b, b->head + sizeof(h), pre, prelen);
+	tap_ring_put(b, b->head + sizeof(h) + prelen, p, len);
+	b->head += sizeof(h) + prelen + len;
+}
+
+static void tap_buf_write(struct tap_buf *b, u16 kind, u16 cpu, u64 seq, const void *p, u32 len)
+{
+	tap_buf_write2(b, kind, cpu, seq, NULL, 0, p, len);
 }
 
 /* Called with b->lock held: report earlier drops first, if there is room for that. */
@@ -114,11 +123,11 @@ static void tap_buf_report_drops(struct tap_buf *b, u16 cpu, u32 room)
  *
  * Return: 0, or -ENOSPC when the record was dropped.
  */
-TAP_API int tap_record(u16 kind, const void *p, u32 len, bool ctl)
+static int tap_record2(u16 kind, const void *pre, u32 prelen, const void *p, u32 len, bool ctl)
 {
 	unsigned long flags;
 	struct tap_buf *b;
-	u32 need = TAP_HDR_BYTES + len, room, limit;
+	u32 need = TAP_HDR_BYTES + prelen + len, room, limit;
 	int cpu;
 
 	preempt_disable();
@@ -134,7 +143,7 @@ TAP_API int tap_record(u16 kind, const void *p, u32 len, bool ctl)
 		raw_spin_unlock_irqrestore(&b->lock, flags);
 		goto drop;
 	}
-	tap_buf_write(b, kind, cpu, atomic64_inc_return(&tap_seq), p, len);
+	tap_buf_write2(b, kind, cpu, atomic64_inc_return(&tap_seq), pre, prelen, p, len);
 	raw_spin_unlock_irqrestore(&b->lock, flags);
 	preempt_enable();
 	return 0;
@@ -146,7 +155,35 @@ drop:
 	preempt_enable();
 	return -ENOSPC;
 }
+
+TAP_API int tap_record(u16 kind, const void *p, u32 len, bool ctl)
+{
+	return tap_record2(kind, NULL, 0, p, len, ctl);
+}
 TAP_API_EXPORT(tap_record);
+
+/**
+ * tap_record_entry - as tap_record(), for output of a session entry's handler
+ * @kind: TAP_REC_OUTPUT, TAP_REC_WARNING or TAP_REC_ERROR
+ * @entry: the session entry number (0: untagged, plain @kind)
+ * @p: payload
+ * @len: payload bytes
+ * @ctl: a control record (see tap_record())
+ *
+ * A non-zero @entry turns the kind into its tagged twin (OUTPUT_ENTRY, WARNING_ENTRY,
+ * ERROR_ENTRY) whose payload starts with the entry number as a little-endian u32.
+ *
+ * Return: 0, or -ENOSPC when the record was dropped.
+ */
+TAP_API int tap_record_entry(u16 kind, u32 entry, const void *p, u32 len, bool ctl)
+{
+	__le32 tag = cpu_to_le32(entry);
+
+	if (!entry)
+		return tap_record2(kind, NULL, 0, p, len, ctl);
+	return tap_record2(kind + TAP_REC_OUTPUT_ENTRY - TAP_REC_OUTPUT, &tag, sizeof(tag), p, len, ctl);
+}
+TAP_API_EXPORT(tap_record_entry);
 
 /**
  * tap_record_wake - wake the reader; only from contexts where wake_up is safe

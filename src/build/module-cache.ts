@@ -8,7 +8,7 @@ import { cacheDir } from '../util/cache.js';
 import type { BuildTree } from './buildtree.js';
 import { kbuild, KbuildError } from './kbuild.js';
 import { mapCErrors, renderCErrors } from './cerrors.js';
-import { learnRecipe, loadRecipe, recipeKey, runRecipe } from './fastbuild.js';
+import { ensurePch, learnRecipe, loadRecipe, recipeKey, runRecipe } from './fastbuild.js';
 
 export const RUNTIME_DIR = fileURLToPath(new URL('../../runtime-c', import.meta.url));
 
@@ -79,7 +79,7 @@ export function moduleKey(src: ModuleSource, tree: BuildTree): string {
 }
 
 /** `strip --strip-debug` in place; a module that cannot be stripped is still a good module. */
-function stripDebug(path: string): Promise<void> {
+export function stripDebug(path: string): Promise<void> {
   return new Promise((resolve) => {
     const child = spawn('strip', ['--strip-debug', path], { stdio: 'ignore' });
     child.once('error', () => resolve());
@@ -158,7 +158,8 @@ export async function buildModule(src: ModuleSource, tree: BuildTree): Promise<B
     const recipe = unit === 'tapsh_script' && !src.kbuildExtra ? loadRecipe(rkey) : undefined;
     let built = false;
     if (recipe) {
-      const r = await runRecipe(recipe, tree, work, src.name, runtime);
+      const [unitPch, modPch] = await Promise.all([ensurePch(recipe, tree, 'unit'), ensurePch(recipe, tree, 'mod')]);
+      const r = await runRecipe(recipe, tree, work, src.name, { runtimeObject: runtime }, { unit: unitPch, mod: modPch });
       if (r.ok) built = true;
       else if (mapCErrors(r.log, join(work, `${unit}.c`), src.c).some((e) => e.severity === 'error')) throw compileError(r.log);
       // Anything else (a stale recipe): fall back to make below.

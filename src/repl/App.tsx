@@ -12,7 +12,7 @@ const COLOURS = ['cyan', 'green', 'magenta', 'yellow', 'blue', 'red'] as const;
 export interface AppProps {
   engine: SessionEngine;
   /** Registers the UI's sinks with the engine's event source. */
-  subscribe: (sink: { output: (id: number | undefined, text: string) => void; warning: (t: string) => void; error: (t: string) => void; status: (s: SessionStatus) => void }) => () => void;
+  subscribe: (sink: { output: (id: number | undefined, text: string) => void; warning: (t: string, id?: number) => void; error: (t: string, id?: number) => void; status: (s: SessionStatus) => void }) => () => void;
   history?: History;
   initial?: SessionStatus;
   /** Flush interval for probe output, ms. */
@@ -82,8 +82,8 @@ export function App({ engine, subscribe, history, initial, frameMs = 100, onExit
     () =>
       subscribe({
         output: (id, text) => throttle.current.push(id, text),
-        warning: (t) => dispatch({ type: 'add', kind: 'warning', text: `WARNING: ${t}` }),
-        error: (t) => dispatch({ type: 'add', kind: 'error', text: `ERROR: ${t}` }),
+        warning: (t, id) => dispatch({ type: 'add', kind: 'warning', text: `${id !== undefined ? `[${id}] ` : ''}WARNING: ${t}` }),
+        error: (t, id) => dispatch({ type: 'add', kind: 'error', text: `${id !== undefined ? `[${id}] ` : ''}ERROR: ${t}` }),
         status: (s) => dispatch({ type: 'status', status: s }),
       }),
     [subscribe],

@@ -58,6 +58,7 @@ export class Controller {
       const r = await this.engine.submit(entry);
       if (r.diagnostics) this.sink.problem(r.diagnostics);
       if (r.id !== undefined) this.sink.info(`[${r.id}] ${describe(entry)}\n`);
+      if (r.note) this.sink.info(r.note);
     } finally {
       this.sink.busy(undefined);
     }
@@ -78,6 +79,7 @@ export class Controller {
     const s = this.sink;
     switch (name) {
       case 'list': {
+        await e.refresh?.();
         const entries = e.list();
         if (entries.length === 0) s.info('No entries yet.\n');
         for (const x of entries) {

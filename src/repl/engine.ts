@@ -26,19 +26,23 @@ export interface SubmitOutcome {
   id?: number;
   /** Diagnostics, rendered with source line and caret (empty when accepted cleanly). */
   diagnostics: string;
+  /** Extra information for the transcript (build and load times with `set verbose 1`). */
+  note?: string;
 }
 
 /** Callbacks the engine calls as things happen on the target. */
 export interface SessionSink {
   output(entryId: number | undefined, text: string): void;
-  warning(text: string): void;
-  error(text: string): void;
+  warning(text: string, entryId?: number): void;
+  error(text: string, entryId?: number): void;
   status(s: SessionStatus): void;
 }
 
 export interface SessionEngine {
   submit(text: string): Promise<SubmitOutcome>;
   list(): EntryInfo[];
+  /** Brings hit and error counts up to date (before `list`). */
+  refresh?(): Promise<void>;
   remove(id: number | 'all'): Promise<string>;
   disable(id: number): Promise<string>;
   enable(id: number): Promise<string>;

@@ -24,11 +24,11 @@ class Hub implements SessionSink {
   output(id: number | undefined, text: string): void {
     for (const s of this.sinks) s.output(id, text);
   }
-  warning(text: string): void {
-    for (const s of this.sinks) s.warning(text);
+  warning(text: string, id?: number): void {
+    for (const s of this.sinks) s.warning(text, id);
   }
-  error(text: string): void {
-    for (const s of this.sinks) s.error(text);
+  error(text: string, id?: number): void {
+    for (const s of this.sinks) s.error(text, id);
   }
   status(st: SessionStatus): void {
     this.last = st;
@@ -73,10 +73,11 @@ export async function runInteractive(o: CliOptions, io: Io): Promise<number> {
 
 /** Without a terminal: the same session semantics, one line at a time, output as it comes. */
 async function plain(session: LiveSession, hub: Hub, io: Io, lingerSeconds?: number): Promise<void> {
+  const tag = lineTagger();
   hub.subscribe({
-    output: (id, text) => io.out(id !== undefined ? text.replace(/^(?=.)/gm, `[${id}] `) : text),
-    warning: (t) => io.err(`WARNING: ${t}\n`),
-    error: (t) => io.err(`ERROR: ${t}\n`),
+    output: (id, text) => io.out(tag(id, text)),
+    warning: (t, id) => io.err(`${id !== undefined ? `[${id}] ` : ''}WARNING: ${t}\n`),
+    error: (t, id) => io.err(`${id !== undefined ? `[${id}] ` : ''}ERROR: ${t}\n`),
     status: () => undefined,
   });
   const controller = new Controller(session, {
@@ -93,4 +94,21 @@ async function plain(session: LiveSession, hub: Hub, io: Io, lingerSeconds?: num
   // A scripted session ends with its input, unless -T asks it to keep running that long first.
   if (!controller.done && lingerSeconds) await new Promise((r) => setTimeout(r, lingerSeconds * 1000));
   if (!controller.done) await controller.end();
+}
+
+/** Prefixes each line of an entry's output with "[N] ", remembering per entry whether its last record ended a line. */
+export function lineTagger(): (id: number | undefined, text: string) => string {
+  const atStart = new Map<number, boolean>();
+  return (id, text) => {
+    if (id === undefined) return text;
+    let start = atStart.get(id) ?? true;
+    let out = '';
+    for (const piece of text.split(/(?<=\n)/)) {
+      if (!piece) continue;
+      out += (start ? `[${id}] ` : '') + piece;
+      start = piece.endsWith('\n');
+    }
+    atStart.set(id, start);
+    return out;
+  };
 }

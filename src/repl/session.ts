@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { BuildTree } from '../build/buildtree.js';
-import { ccflags, compilerIdentity, runtimeDigest } from '../build/module-cache.js';
+import { buildModule, ccflags, compilerIdentity, runtimeDigest, runtimeObject, stripDebug } from '../build/module-cache.js';
+import { ensurePch, loadRecipe, recipeKey, runRecipe } from '../build/fastbuild.js';
 import { kbuild, KbuildError } from '../build/kbuild.js';
 import { mapCErrors, renderCErrors } from '../build/cerrors.js';
 import type { ExternalGlobal, Resolved, Ty } from '../lang/elaborate.js';
@@ -65,23 +66,69 @@ export async function buildCore(tree: BuildTree, defines: string[]): Promise<{ k
   return { ko, symvers };
 }
 
-/** Builds one entry's handler module against the core's exported symbols. */
-async function buildHandler(tree: BuildTree, core: { symvers: string }, name: string, c: string, defines: string[]): Promise<string> {
+/** How long each step of an entry took, for the benchmark and `set verbose`. */
+export interface EntryTimings {
+  /** Passes 1-3: parse, elaborate against the session, translate. */
+  frontMs: number;
+  /** Host-side build of the handler module. */
+  compileMs: number;
+  transferLoadMs: number;
+  /** The build replayed kbuild's recipe (no make). */
+  fast: boolean;
+}
+
+/**
+ * Builds one entry's handler module against the core's exported symbols: with the pass-4 recipe
+ * (the compiler, objtool, modpost and ld commands kbuild would run, no make) when one has been
+ * learned for this tree and -D set, else through make.
+ */
+async function buildHandler(tree: BuildTree, core: { symvers: string }, name: string, c: string, defines: string[]): Promise<{ ko: string; fast: boolean }> {
   const dir = join(cacheDir('session'), `${name}-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
+  const compileError = (log: string, unit: string) => new KbuildError(log, renderCErrors(mapCErrors(log, join(dir, unit), c)) || `the handler module did not build:\n${log.slice(-2000)}`);
+  const recipe = loadRecipe(recipeKey(tree, await runtimeObject(tree, defines)));
+  if (recipe) {
+    writeFileSync(join(dir, 'tapsh_script.c'), c);
+    const [unit, mod] = await Promise.all([ensurePch(recipe, tree, 'unit'), ensurePch(recipe, tree, 'mod')]);
+    const r = await runRecipe(recipe, tree, dir, name, { coreSymvers: core.symvers }, { unit, mod });
+    if (r.ok) {
+      // Only the code is loaded: without debug info the upload is a few kilobytes.
+      await stripDebug(join(dir, `${name}.ko`));
+      return { ko: join(dir, `${name}.ko`), fast: true };
+    }
+    if (mapCErrors(r.log, join(dir, 'tapsh_script.c'), c).some((e) => e.severity === 'error')) throw compileError(r.log, 'tapsh_script.c');
+    // A stale recipe: make below.
+  }
   writeFileSync(join(dir, `${name}.c`), c);
   writeFileSync(join(dir, 'Kbuild'), `obj-m += ${name}.o\nccflags-y += ${ccflags(defines)}\nKBUILD_EXTRA_SYMBOLS := ${core.symvers}\n`);
   try {
     await kbuild(tree, dir, name, [`KBUILD_EXTRA_SYMBOLS=${core.symvers}`]);
   } catch (e) {
-    if (e instanceof KbuildError) {
-      const mapped = renderCErrors(mapCErrors(e.log, join(dir, `${name}.c`), c));
-      throw new KbuildError(e.log, mapped || e.message);
-    }
+    if (e instanceof KbuildError) throw compileError(e.log, `${name}.c`);
     throw e;
   }
-  return join(dir, `${name}.ko`);
+  await stripDebug(join(dir, `${name}.ko`));
+  return { ko: join(dir, `${name}.ko`), fast: false };
+}
+
+/**
+ * Makes sure the pass-4 recipe exists for this tree and -D set, by building a one-line standalone
+ * module through make once (cached like every module): later handler builds then skip make.
+ */
+async function learnRecipe(tree: BuildTree, defines: string[], o: LiveSessionOptions): Promise<void> {
+  const known = loadRecipe(recipeKey(tree, await runtimeObject(tree, defines)));
+  if (known) {
+    await Promise.all([ensurePch(known, tree, 'unit'), ensurePch(known, tree, 'mod')]);
+    return;
+  }
+  const r = elaborateScript({ ...o.frontEnd, text: 'probe begin { exit() }\n', fileName: 'recipe.stp', unoptimized: false, suppressWarnings: true, warningsAreErrors: false, kernelModel: o.model });
+  if (!r.resolved) return;
+  const name = `tapsh_${randomBytes(6).toString('hex')}`;
+  const t = translate(r.resolved, { moduleName: name, scriptName: 'recipe.stp', kernel: o.model, sources: r.sources });
+  await buildModule({ name, c: t.c, defines }, tree);
+  const learnt = loadRecipe(recipeKey(tree, await runtimeObject(tree, defines)));
+  if (learnt) await Promise.all([ensurePch(learnt, tree, 'unit'), ensurePch(learnt, tree, 'mod')]);
 }
 
 /** What pass 2 tells about an entry's globals, to check against the session's. */
@@ -114,8 +161,18 @@ export class LiveSession implements SessionEngine {
   /** The core's module name is fixed when it is built (cached per kernel): one session per target at a time. */
   private readonly coreName = 'tapsh_core';
   private readonly tag = randomBytes(3).toString('hex');
+  /** Numbers for the one-shot handlers of commands, far above any entry's; their output is captured. */
+  private internalId = 0x40000000;
+  private readonly captures = new Map<number, (text: string) => void>();
   private stream: LiveStream | undefined;
   private status: SessionStatus;
+  private poller: NodeJS.Timeout | undefined;
+  private recipeReady: Promise<void> = Promise.resolve();
+  private verbose = 0;
+  /** Timings of the last handler built and loaded. */
+  lastTimings: EntryTimings | undefined;
+  private polling: Promise<void> | undefined;
+  private lastHits: { hits: number; at: number } | undefined;
   private disarmed = false;
 
   private constructor(private readonly o: LiveSessionOptions) {
@@ -125,6 +182,8 @@ export class LiveSession implements SessionEngine {
   /** Builds (cached) and loads the core, arms it and starts reading its output. */
   static async start(o: LiveSessionOptions): Promise<LiveSession> {
     const s = new LiveSession(o);
+    // The core (make, cached) and the pass-4 recipe (one standalone build, cached) side by side.
+    s.recipeReady = learnRecipe(o.tree, o.defines ?? [], o).catch(() => undefined);
     s.core = await buildCore(o.tree, o.defines ?? []);
     await s.load(s.coreName, readFileSync(s.core.ko));
     const decoder = new RecordDecoder();
@@ -144,9 +203,24 @@ export class LiveSession implements SessionEngine {
           case RecordKind.Error:
             o.sink.error(r.payload.toString('utf8'));
             break;
-          default:
-            // Tagged output (kind 8 and up, SESSION.md): entry number first.
-            if (r.kind >= 8 && r.payload.length >= 4) o.sink.output(r.payload.readUInt32LE(0), r.payload.subarray(4).toString('utf8'));
+          case RecordKind.OutputEntry:
+          case RecordKind.WarningEntry:
+          case RecordKind.ErrorEntry: {
+            // A session entry's own records: its number first (PROTOCOL.md).
+            if (r.payload.length < 4) break;
+            const id = r.payload.readUInt32LE(0);
+            const text = r.payload.subarray(4).toString('utf8');
+            const capture = s.captures.get(id);
+            if (capture && r.kind === RecordKind.OutputEntry) capture(text);
+            else if (r.kind === RecordKind.OutputEntry) o.sink.output(id, text);
+            else if (r.kind === RecordKind.WarningEntry) o.sink.warning(text, id);
+            else o.sink.error(text, id);
+            break;
+          }
+          case RecordKind.Dropped:
+            s.status = { ...s.status, dropped: s.status.dropped + Number(r.payload.readBigUInt64LE(0)) };
+            o.sink.status(s.status);
+            break;
         }
       }
     });
@@ -157,7 +231,39 @@ export class LiveSession implements SessionEngine {
       await new Promise((r) => setTimeout(r, 100));
     }
     o.sink.status(s.status);
+    // Hits, errors and hits per second for `list` and the status bar, from the core's ctl text.
+    s.poller = setInterval(() => void s.refresh(), 2000);
+    s.poller.unref();
     return s;
+  }
+
+  /** Reads the core's counters (ctl): per-entry hits and errors, hits per second. One read at a time. */
+  refresh(): Promise<void> {
+    this.polling ??= (async () => {
+      try {
+        const r = await this.o.target.run(`cat /proc/${this.coreName}/ctl`, { allowFailure: true, timeoutMs: 10_000 });
+        const text = r.stdout.toString();
+        const now = Date.now();
+        const total = Number(/^hits=(\d+)$/m.exec(text)?.[1] ?? NaN);
+        for (const m of text.matchAll(/^entry=(\d+) hits=(\d+) errors=(\d+) disabled=(\d)$/gm)) {
+          const e = this.entries.find((x) => x.id === Number(m[1]));
+          if (!e) continue;
+          e.hits = Number(m[2]);
+          e.errors = Number(m[3]);
+        }
+        if (Number.isFinite(total)) {
+          const rate = this.lastHits ? ((total - this.lastHits.hits) * 1000) / Math.max(1, now - this.lastHits.at) : 0;
+          this.lastHits = { hits: total, at: now };
+          this.status = { ...this.status, hitsPerSecond: Math.max(0, Math.round(rate)) };
+          this.o.sink.status(this.status);
+        }
+      } catch {
+        // The target is busy or gone: the next poll tries again, quit reports real trouble.
+      } finally {
+        this.polling = undefined;
+      }
+    })();
+    return this.polling;
   }
 
   private async load(name: string, ko: Uint8Array): Promise<void> {
@@ -175,6 +281,7 @@ export class LiveSession implements SessionEngine {
   }
 
   async submit(text: string): Promise<SubmitOutcome> {
+    const submitted = performance.now();
     const id = this.next;
     const declared = [...new Set([...this.sessionGlobals.keys(), ...this.declared])];
     const prelude = (declared.length ? `global ${declared.join(', ')}\n` : '');
@@ -231,29 +338,16 @@ export class LiveSession implements SessionEngine {
     for (const f of newFunctions) this.functions.set(f, { entry: id, text });
     const entry: Entry = { id, text, kind: kindOf(text, r.resolved, wrapped), state: 'armed', hits: 0, errors: 0, defines: newFunctions };
     if (r.resolved.probes.length) {
-      const t = translate(r.resolved, { moduleName: `tapsh_e${id}`, scriptName: `entry ${id}`, kernel: this.o.model, sources: r.sources, session: { entry: id } });
-      if (t.problems.length) {
-        this.next--;
-        return { diagnostics: t.problems.map((p) => `semantic error: ${p.message}\n`).join('') };
-      }
-      const name = `tapsh_e${id}_${this.tag}`;
       try {
-        const ko = await buildHandler(this.o.tree, this.core, name, t.c, this.o.defines ?? []);
-        try {
-          await this.load(name, readFileSync(ko));
-        } finally {
-          rmSync(dirname(ko), { recursive: true, force: true }); // the build directory has served
-        }
+        entry.module = await this.buildAndLoad(r.resolved, r.sources, id, submitted);
       } catch (e) {
         // Nothing was loaded: the entry does not exist, the session goes on.
         this.next--;
-        const why = e instanceof KbuildError ? e.message : (e as Error).message;
-        return { diagnostics: `entry not loaded: ${why}\n${/Invalid argument/.test(why) ? '(a global is used with another shape than the session gave it, e.g. @hist_linear bounds)\n' : ''}` };
+        return { diagnostics: (e as Error).message };
       }
-      entry.module = name;
       if (wrapped) {
         // A statement list ran once, in its begin probe, while attaching: its module can go.
-        await this.o.target.run(`rmmod ${name}`, { allowFailure: true, timeoutMs: 60_000 });
+        await this.o.target.run(`rmmod ${entry.module}`, { allowFailure: true, timeoutMs: 60_000 });
         entry.module = undefined;
         entry.state = 'done';
       }
@@ -261,7 +355,69 @@ export class LiveSession implements SessionEngine {
     this.entries.push(entry);
     this.status = { ...this.status, armed: this.entries.filter((e) => e.module && e.state === 'armed').length };
     this.o.sink.status(this.status);
-    return { id, diagnostics: '' };
+    const t = this.lastTimings;
+    const note = this.verbose && t && r.resolved.probes.length ? `[${id}] passes 1-3 in ${Math.round(t.frontMs)} ms, compiled in ${Math.round(t.compileMs)} ms (${t.fast ? 'recipe' : 'make'}), uploaded and loaded in ${Math.round(t.transferLoadMs)} ms\n` : undefined;
+    return { id, diagnostics: '', note };
+  }
+
+  /** Translates an elaborated entry in session mode, builds its handler and loads it; returns the module name. Throws with a message for the prompt. */
+  private async buildAndLoad(resolved: Resolved, sources: Parameters<typeof translate>[1]['sources'], id: number, submitted = performance.now()): Promise<string> {
+    const t = translate(resolved, { moduleName: `tapsh_e${id}`, scriptName: `entry ${id}`, kernel: this.o.model, sources, session: { entry: id } });
+    if (t.problems.length) throw new Error(t.problems.map((p) => `semantic error: ${p.message}\n`).join(''));
+    const name = `tapsh_e${id}_${this.tag}`;
+    try {
+      const t0 = performance.now();
+      const frontMs = t0 - submitted;
+      await this.recipeReady;
+      const { ko, fast } = await buildHandler(this.o.tree, this.core, name, t.c, this.o.defines ?? []);
+      const t1 = performance.now();
+      try {
+        await this.load(name, readFileSync(ko));
+      } finally {
+        rmSync(dirname(ko), { recursive: true, force: true }); // the build directory has served
+      }
+      this.lastTimings = { frontMs, compileMs: t1 - t0, transferLoadMs: performance.now() - t1, fast };
+    } catch (e) {
+      const why = e instanceof KbuildError ? e.message : (e as Error).message;
+      throw new Error(`entry not loaded: ${why}\n${/Invalid argument/.test(why) ? '(a global is used with another shape than the session gave it, e.g. @hist_linear bounds)\n' : ''}`);
+    }
+    return name;
+  }
+
+  /**
+   * Runs statements once against the live globals for a command (`globals`, `reset`), outside the
+   * entry numbering, and returns what they printed: their output is tagged with a private number
+   * and collected up to a sentinel line instead of going to the transcript.
+   */
+  private async runInternal(statements: string): Promise<string> {
+    const id = this.internalId++;
+    const sentinel = `tapsh-done-${this.tag}-${id}`;
+    const r = elaborateScript({
+      ...this.o.frontEnd,
+      text: `probe begin {\n${statements}\nprintf("%s\\n", "${sentinel}")\n}\n`,
+      fileName: 'command',
+      unoptimized: false,
+      suppressWarnings: true,
+      warningsAreErrors: false,
+      kernelModel: this.o.model,
+      externalGlobals: this.sessionGlobals,
+    });
+    if (!r.resolved) throw new Error(renderDiagnostics(r.diagnostics.filter((d) => d.severity === 'error'), r.sources));
+    let collected = '';
+    const done = new Promise<void>((resolve) => {
+      this.captures.set(id, (text) => {
+        collected += text;
+        if (collected.includes(`${sentinel}\n`)) resolve();
+      });
+    });
+    try {
+      const module = await this.buildAndLoad(r.resolved, r.sources, id);
+      await this.o.target.run(`rmmod ${module}`, { allowFailure: true, timeoutMs: 60_000 });
+      await Promise.race([done, new Promise((res) => setTimeout(res, 15_000))]);
+    } finally {
+      this.captures.delete(id);
+    }
+    return collected.replace(`${sentinel}\n`, '');
   }
 
   list(): EntryInfo[] {
@@ -318,13 +474,43 @@ export class LiveSession implements SessionEngine {
   }
 
   async globals(): Promise<string> {
-    const r = await this.o.target.run(`echo globals > /proc/${this.coreName}/ctl; cat /proc/${this.coreName}/ctl`, { allowFailure: true });
-    return r.stdout.toString() || [...this.sessionGlobals].map(([n, g]) => `${n}: ${describeType(g)}\n`).join('');
+    if (this.sessionGlobals.size === 0) return 'No globals yet.\n';
+    const lines: string[] = [];
+    for (const [name, g] of this.sessionGlobals) {
+      const type = describeType(g);
+      if (g.keys.length === 0) {
+        if (g.value === 'long') lines.push(`printf("%s: %s = %d\\n", "${name}", "${type}", ${name})`);
+        else if (g.value === 'string') lines.push(`printf("%s: %s = \\"%s\\"\\n", "${name}", "${type}", ${name})`);
+        else lines.push(`if (@count(${name})) printf("%s: %s, @count=%d @sum=%d @min=%d @max=%d @avg=%d\\n", "${name}", "${type}", @count(${name}), @sum(${name}), @min(${name}), @max(${name}), @avg(${name})) else printf("%s: %s, empty\\n", "${name}", "${type}")`);
+        continue;
+      }
+      // Arrays: the size and the first entries in key order.
+      const ks = g.keys.map((_, i) => `k${i}`);
+      const keyFmt = g.keys.map((k) => (k === 'string' ? '\\"%s\\"' : '%d')).join(',');
+      const val = g.value === 'stats' ? `@count(${name}[${ks.join(',')}])` : `${name}[${ks.join(',')}]`;
+      const valFmt = g.value === 'string' ? '\\"%s\\"' : '%d';
+      const valName = g.value === 'stats' ? ' @count' : '';
+      lines.push(
+        `__n = 0; foreach ([${ks.join(',')}] in ${name}) __n++; printf("%s: %s, %d entries\\n", "${name}", "${type}", __n)`,
+        `foreach ([${ks.join(',')}] in ${name} limit ${GLOBALS_SHOWN}) printf("  ${name}[${keyFmt}]${valName} = ${valFmt}\\n", ${ks.join(', ')}, ${val})`,
+        `if (__n > ${GLOBALS_SHOWN}) printf("  ... %d more\\n", __n - ${GLOBALS_SHOWN})`,
+      );
+    }
+    try {
+      return await this.runInternal(lines.join('\n'));
+    } catch (e) {
+      return `Could not read the globals: ${(e as Error).message}\n`;
+    }
   }
 
   async reset(): Promise<string> {
-    await this.ctl('reset');
-    return 'Globals cleared.\n';
+    if (this.sessionGlobals.size === 0) return 'No globals to clear.\n';
+    try {
+      await this.runInternal([...this.sessionGlobals.keys()].map((n) => `delete ${n}`).join('\n'));
+    } catch (e) {
+      return `Could not clear the globals: ${(e as Error).message}\n`;
+    }
+    return `Cleared ${this.sessionGlobals.size} global${this.sessionGlobals.size === 1 ? '' : 's'}: ${[...this.sessionGlobals.keys()].join(', ')}.\n`;
   }
 
   async disarm(): Promise<string> {
@@ -339,12 +525,34 @@ export class LiveSession implements SessionEngine {
     return `${this.o.target.name}: kernel ${this.o.tree.release}, core module ${this.coreName}\n`;
   }
 
-  options(): string {
-    return `defines: ${(this.o.defines ?? []).join(' ') || '(none)'}\nguru_mode: ${this.o.frontEnd.guru ? 1 : 0}\n`;
+  options(name?: string): string {
+    const limits = Object.fromEntries((this.o.defines ?? []).map((d) => d.split('=') as [string, string]));
+    const all: [string, string][] = [
+      ['verbose', String(this.verbose)],
+      ['guru_mode', this.o.frontEnd.guru ? '1' : '0'],
+      ...LIMITS.map((l): [string, string] => [l, limits[l] ?? '(default)']),
+    ];
+    const shown = name ? all.filter(([k]) => k === name) : all;
+    if (shown.length === 0) return `There is no option ${name}; options: ${all.map(([k]) => k).join(', ')}.\n`;
+    return shown.map(([k, v]) => `${k} = ${v}\n`).join('');
   }
 
-  setOption(name: string): string {
-    return `Option ${name} cannot be changed in a running session yet.\n`;
+  setOption(name: string, value: string): string {
+    const flag = /^(1|on|yes|true)$/i.test(value) ? true : /^(0|off|no|false)$/i.test(value) ? false : undefined;
+    switch (name) {
+      case 'verbose':
+        if (flag === undefined && !/^\d+$/.test(value)) return 'verbose takes a number (0: quiet, 1: build and load times per entry).\n';
+        this.verbose = flag === undefined ? Number(value) : Number(flag);
+        return `verbose = ${this.verbose}\n`;
+      case 'guru_mode':
+        if (flag === undefined) return 'guru_mode takes 0 or 1.\n';
+        (this.o.frontEnd as { guru?: boolean }).guru = flag;
+        return `guru_mode = ${flag ? 1 : 0} (for entries typed from now on)\n`;
+      default:
+        if (LIMITS.includes(name))
+          return `${name} is compiled into the session's core module, which is already loaded: start the session with -D ${name}=${value} to change it.\n`;
+        return `There is no option ${name}; options: verbose, guru_mode, ${LIMITS.join(', ')}.\n`;
+    }
   }
 
   names(): ReadonlySet<string> {
@@ -364,6 +572,7 @@ export class LiveSession implements SessionEngine {
 
   /** End probes, drain, unload every handler, then the core. Safe to call twice. */
   async quit(): Promise<void> {
+    clearInterval(this.poller);
     if (!this.disarmed) await this.ctl('exit');
     const drained = this.stream ? this.stream.exited : Promise.resolve(0);
     await Promise.race([drained, new Promise((r) => setTimeout(r, 30_000))]);
@@ -372,6 +581,12 @@ export class LiveSession implements SessionEngine {
     await this.stream?.close();
   }
 }
+
+/** The -D limits `show` reports (fixed when the core is built). */
+const LIMITS = ['MAXACTION', 'MAXMAPENTRIES', 'MAXSTRINGLEN', 'MAXNESTING', 'MAXERRORS', 'MAXSKIPPED'];
+
+/** How many entries of an array `globals` shows. */
+const GLOBALS_SHOWN = 10;
 
 function describeType(t: { value: Ty; keys: readonly Ty[] }): string {
   return t.keys.length ? `array [${t.keys.join(', ')}] of ${t.value}` : t.value;

@@ -10,6 +10,10 @@ export enum RecordKind {
   State = 5,
   Eof = 6,
   Stats = 7,
+  /** Session: u32 entry number, then as Output / Warning / Error. */
+  OutputEntry = 8,
+  WarningEntry = 9,
+  ErrorEntry = 10,
 }
 
 export enum ModuleState {

@@ -1,5 +1,6 @@
 // The shell's pure parts: entry completeness, command recognition, the reducer and the output throttle.
 import { describe, expect, it } from 'vitest';
+import { lineTagger } from '../../src/repl/run.js';
 import { parseCommand } from '../../src/repl/commands.js';
 import { Controller } from '../../src/repl/controller.js';
 import { EntryBuffer, openness } from '../../src/repl/entry.js';
@@ -95,5 +96,16 @@ describe('controller', () => {
     expect(engine.entries.map((e) => e.text)).toContain('delete cnt');
     expect(engine.quitCalled).toBe(true);
     expect(c.done).toBe(true);
+  });
+});
+
+describe('plain-mode line tags', () => {
+  it('prefixes each line of an entry with its number, also when a line arrives in pieces', () => {
+    const tag = lineTagger();
+    expect(tag(3, 'cnt=1\ncnt=2\n')).toBe('[3] cnt=1\n[3] cnt=2\n');
+    expect(tag(3, 'half ')).toBe('[3] half ');
+    expect(tag(4, 'other\n')).toBe('[4] other\n');
+    expect(tag(3, 'line\nnext')).toBe('line\n[3] next');
+    expect(tag(undefined, 'untagged\n')).toBe('untagged\n');
   });
 });

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LabVm } from '../../src/remote/lab.js';
 import type { SshTarget } from '../../src/remote/ssh.js';
-import { ModuleState } from '../../src/run/records.js';
+import { ModuleState, RecordKind } from '../../src/run/records.js';
 import { missing } from '../helpers/env.js';
 import { bootLab, buildModule, labTree, runModule, guardLab } from './harness.js';
 import { readFileSync } from 'node:fs';
@@ -45,7 +45,11 @@ describe.skipIf(skip)('runtime-c session core in the lab VM', () => {
     expect(listedWith).toMatch(/vfs_read/);
     expect(listedAfter).not.toMatch(/vfs_read/);
     expect(r.errors).toEqual([]);
-    expect(r.output).toBe('h2 sees reads>=1000=1\nh2 end\n');
+    // A handler's output comes tagged with its entry number (PROTOCOL.md kind 8), nothing untagged.
+    expect(r.output).toBe('');
+    const tagged = r.records.filter((x) => x.kind === RecordKind.OutputEntry);
+    expect(tagged.map((x) => x.payload.subarray(4).toString('latin1')).join('')).toBe('h2 sees reads>=1000=1\nh2 end\n');
+    expect([...new Set(tagged.map((x) => x.payload.readUInt32LE(0)))]).toEqual([2]);
     expect(r.states).toEqual([ModuleState.Loaded, ModuleState.Starting, ModuleState.Running, ModuleState.Stopping, ModuleState.Done]);
   });
 });
