@@ -83,6 +83,52 @@ TAP_API long tap_kread(struct tap_context *c, unsigned long addr, int size, int 
 TAP_API_EXPORT(tap_kread);
 
 /**
+ * tap_kwrite - write a 1/2/4/8-byte kernel value without risking a fault (guru mode's
+ * `$var = x`, `$p->member = x`)
+ * @c: context (the error goes there)
+ * @addr: kernel address
+ * @size: 1, 2, 4 or 8
+ * @val: the value (its low @size bytes are stored)
+ *
+ * Return: 0, or -EFAULT with "write fault [man error::fault] at 0xADDR" pending (stap's
+ * wording for target variables).
+ */
+TAP_API int tap_kwrite(struct tap_context *c, unsigned long addr, int size, long val)
+{
+	u64 v = val;
+	u32 v32 = val;
+	u16 v16 = val;
+	u8 v8 = val;
+
+	/* copy_to_kernel_nofault is not exported on 6.1: its checks and stores, here. */
+	if (addr < TASK_SIZE_MAX + PAGE_SIZE || !__is_canonical_address(addr, boot_cpu_data.x86_virt_bits))
+		goto fault;
+	pagefault_disable();
+	switch (size) {
+	case 8:
+		__put_kernel_nofault((void *)addr, &v, u64, fault_enable);
+		break;
+	case 4:
+		__put_kernel_nofault((void *)addr, &v32, u32, fault_enable);
+		break;
+	case 2:
+		__put_kernel_nofault((void *)addr, &v16, u16, fault_enable);
+		break;
+	default:
+		__put_kernel_nofault((void *)addr, &v8, u8, fault_enable);
+		break;
+	}
+	pagefault_enable();
+	return 0;
+fault_enable:
+	pagefault_enable();
+fault:
+	tap_error(c, "write fault [man error::fault] at 0x%lx", addr);
+	return -EFAULT;
+}
+TAP_API_EXPORT(tap_kwrite);
+
+/**
  * tap_uread - read a 1/2/4/8-byte user value without risking a fault
  * @c: context
  * @addr: user address (of the current task)

@@ -72,7 +72,7 @@ export const MESSAGES = {
   TS4043: "semantic error: probe condition may only refer to global variables, but '{0}' is not one",
   TS4044: 'semantic error: probe condition may not call functions',
   TS4045: 'semantic error: @entry is only valid in a function-return probe',
-  TS4046: 'semantic error: writing to a target variable requires guru mode (-g)',
+  TS4046: 'semantic error: {0}',
   TS4047: "semantic error: function '{0}' is guru-only (-g)",
   TS4050: 'semantic error: type mismatch: expected {0} but found {1} for {2}',
   TS4051: "semantic error: unresolved type for '{0}'",

@@ -799,7 +799,7 @@ class Elaborator {
         if (isTarget(e.target)) {
           this.writtenTargets.add(e.target);
           const procfs = unit.probes.length > 0 && unit.probes.every((p) => p.family === 'procfs');
-          if (!procfs && !this.opts.guru && unit.file === undefined) this.error('TS4046', e.target.span);
+          if (!procfs && !this.opts.guru && unit.file === undefined) this.error('TS4046', e.target.span, [writeNeedsGuru(e.target, unit)]);
         }
         return;
       case 'ternary':
@@ -833,7 +833,7 @@ class Elaborator {
       case 'autocast':
         this.resolveExpr(unit, e.operand);
         for (const c of e.components) if (c.kind === 'subscript') this.resolveExpr(unit, c.index);
-        if (write && e.kind === 'autocast' && !this.opts.guru && unit.file === undefined) this.error('TS4046', e.span);
+        if (write && e.kind === 'autocast' && !this.opts.guru && unit.file === undefined) this.error('TS4046', e.span, [writeNeedsGuru(e, unit)]);
         return;
       case 'defined':
         return;
@@ -1371,6 +1371,15 @@ class Elaborator {
 /** A resolved target, or one that only fails because its value is a struct, when its address is what is asked for. */
 function targetReadable(r: ReturnType<typeof resolveTarget>, addressOf: boolean): boolean {
   return r.ok || (addressOf && /only numbers, pointers and char arrays can be read/.test(r.message));
+}
+
+/** stap's words for a write to a target expression without -g. */
+function writeNeedsGuru(e: Expr, unit: Unit): string {
+  if (e.kind === 'cast') return 'write to @cast context variable not permitted; need stap -g';
+  if (e.kind === 'atVar') return 'write to @var variable not permitted; need stap -g';
+  if (e.kind === 'target' && unit.probes.length > 0 && unit.probes.every((p) => p.family === 'kernel.trace')) return `write to tracepoint variable '$${e.name}' not permitted; need stap -g`;
+  if (e.kind === 'target') return 'write to target variable not permitted; need stap -g';
+  return 'write not permitted; need stap -g';
 }
 
 function isLvalue(e: Expr): boolean {

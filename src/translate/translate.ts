@@ -1115,7 +1115,7 @@ class Translator {
   }
 
   /** Emits the reads of a resolved target plan; `start` is the value for an 'expr' base. */
-  private emitPlan(ctx: UnitCtx, plan: TargetPlan, components: readonly TargetComponent[], start: string | undefined, span: Span): string {
+  private emitPlan(ctx: UnitCtx, plan: TargetPlan, components: readonly TargetComponent[], start: string | undefined, span: Span, addressOnly = false): string {
     const w = ctx.w;
     const v = ctx.frame.longTemp();
     const ext = (expr: string, size: number, signed: boolean) =>
@@ -1141,7 +1141,9 @@ class Translator {
         break;
     }
     // `v` holds the current value or, after a deref, the current address.
-    for (const st of plan.steps) {
+    const last = plan.steps.length - 1;
+    for (const [i, st] of plan.steps.entries()) {
+      if (addressOnly && i === last && st.kind === 'load') break;
       switch (st.kind) {
         case 'deref':
           break;
@@ -1383,6 +1385,79 @@ class Translator {
     }
   }
 
+  /** The plan of a target expression being written (`$var = x`, `$p->m = x`, `@cast(...)->m = x`; pass 2 allowed it only with -g). */
+  private targetLvalue(ctx: UnitCtx, t: Expr): { plan: TargetPlan; components: readonly TargetComponent[]; start?: string } {
+    const p = ctx.probe;
+    if (t.kind === 'cast') {
+      const btf = modelBtf(this.opts.kernel);
+      if (!btf) throw new Unsupported('@cast needs the kernel model\'s BTF', t.span);
+      const r = resolveCast(btf, t.type, t.components);
+      if (!r.ok) throw new Unsupported(r.message, t.span);
+      return { plan: r.plan, components: t.components, start: this.expr(ctx, t.operand) };
+    }
+    if (t.kind !== 'target' || !p) throw new Unsupported(`assignment to a ${t.kind} expression`, t.span);
+    if (t.pretty || t.addressOf) throw new Unsupported(`$${t.name}${t.pretty ? '$' : ''} cannot be assigned to`, t.span);
+    if (isFunctionFamily(p.family)) {
+      // Parameters in a return probe are copies saved at entry (stap's wording).
+      if (p.isReturn && t.name !== 'return') throw new Unsupported('write to target variable not permitted in .return probes', t.span);
+      const btf = modelBtf(this.opts.kernel);
+      if (!btf) throw new Unsupported(`$${t.name}: the kernel model has no BTF, so function arguments cannot be located`, t.span);
+      const r = resolveTarget(btf, String(p.detail['function']), p.isReturn, t.name, t.components);
+      if (!r.ok) throw new Unsupported(r.message, t.span);
+      return { plan: r.plan, components: t.components };
+    }
+    const args = this.tracepointArgsOf(p);
+    if (args?.args.some((a) => a.name === t.name)) {
+      const r = resolveTracepointTarget(args, t.name, t.components);
+      if (!r.ok) throw new Unsupported(r.message, t.span);
+      return { plan: r.plan, components: t.components };
+    }
+    throw new Unsupported(`write to tracepoint '${p.point}' not permitted`, t.span);
+  }
+
+  /** Stores `value` (a C long expression) where a target plan reads from: memory through tap_kwrite, or the saved registers. */
+  private emitTargetStore(ctx: UnitCtx, lv: { plan: TargetPlan; components: readonly TargetComponent[]; start?: string }, value: string, span: Span): void {
+    const w = ctx.w;
+    const { plan } = lv;
+    const last = plan.steps[plan.steps.length - 1];
+    if (last?.kind === 'load') {
+      const addr = this.emitPlan(ctx, plan, lv.components, lv.start, span, true);
+      if (last.bitSize) {
+        // A bitfield: read the containing word, replace the bits, write it back.
+        const word = ctx.frame.longTemp();
+        const mask = last.bitSize >= 64 ? '~0UL' : `(((1UL << ${last.bitSize}) - 1) << ${last.bitOffset ?? 0})`;
+        w.line(`${word} = tap_kread(c, (unsigned long)${addr}, ${last.size}, 0);`);
+        this.check(ctx);
+        w.line(`${word} = (long)(((unsigned long)${word} & ~${mask}) | (((unsigned long)(${value}) << ${last.bitOffset ?? 0}) & ${mask}));`);
+        w.line(`tap_kwrite(c, (unsigned long)${addr}, ${last.size}, ${word});`);
+      } else {
+        w.line(`tap_kwrite(c, (unsigned long)${addr}, ${last.size}, (long)(${value}));`);
+      }
+      this.check(ctx);
+      return;
+    }
+    if (plan.steps.length) throw new Unsupported(`${plan.typeName} is not a value that can be assigned`, span);
+    switch (plan.base.kind) {
+      case 'reg':
+        // The probed function sees the new argument when the kprobe returns.
+        w.line(`if (c->regs)`).line(`\tc->regs->${plan.base.reg} = (unsigned long)(${value});`);
+        return;
+      case 'return':
+        w.line(`if (c->regs)`).line(`\tregs_set_return_value(c->regs, (unsigned long)(${value}));`);
+        return;
+      case 'stack':
+        w.line(`tap_kwrite(c, c->regs ? c->regs->sp + ${8 * (plan.base.slot + 1)} : 0, 8, (long)(${value}));`);
+        this.check(ctx);
+        return;
+      case 'tparg':
+        throw new Unsupported('a tracepoint argument is a copy passed to the probe: assign through it ($p->member = x), not to it', span);
+      case 'expr':
+        throw new Unsupported('@cast(...) without a member is an address, not a value that can be assigned', span);
+      default:
+        assertNever(plan.base, 'target base');
+    }
+  }
+
   private lvalue(ctx: UnitCtx, t: Expr): { kind: 'scalar'; c: string; ty: Ty } | { kind: 'map'; g: GlobalInfo; keys: string } | { kind: 'stat'; g: GlobalInfo } | { kind: 'statmap'; g: GlobalInfo; keys: string } {
     if (t.kind === 'symbol') {
       const sym = ctx.unit.bindings.get(t);
@@ -1411,6 +1486,21 @@ class Translator {
       const v = this.expr(ctx, e.value, true);
       if (v && v !== '0') w.line(`(void)(${v});`);
       return '';
+    }
+    if (e.target.kind === 'target' || e.target.kind === 'cast') {
+      // Guru mode: write through the target's plan (fault-tolerant).
+      const tv = this.targetLvalue(ctx, e.target);
+      if (e.op === '<<<' || e.op === '.=') throw new Unsupported(`${e.op} into a target variable`, e.span);
+      const v = this.expr(ctx, e.value);
+      const t = ctx.frame.longTemp();
+      if (e.op === '=') w.line(`${t} = ${v};`);
+      else {
+        const old = this.emitPlan(ctx, tv.plan, tv.components, tv.start, e.span);
+        w.line(`${t} = ${this.compound(ctx, e.op, old, v)};`);
+      }
+      this.setLast(ctx, this.tokenAt(e.target.span));
+      this.emitTargetStore(ctx, tv, t, e.span);
+      return t;
     }
     const lv = this.lvalue(ctx, e.target);
     if (e.target.kind === 'index' || e.op === '<<<') this.setLast(ctx, this.tokenAt(e.target.span));

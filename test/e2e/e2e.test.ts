@@ -146,6 +146,34 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     expect(wrong.err).toContain('struct task_struct has no member nope');
   });
 
+  it('writes target variables with -g (an argument register, a struct member, $return; a bad address is a script error) and refuses without -g as stap does', async () => {
+    const script = [
+      'probe kernel.function("do_sys_openat2") {',
+      '  if (execname() != "cat") next',
+      '  name = user_string($filename)',
+      '  if (name == "x/etc/passwd") $filename = $filename + 1',
+      '  if (name == "/tmp/tapsh_created") { $how->flags |= 0x40; $how->mode = 420 }',
+      '}',
+      'probe kernel.function("do_sys_openat2").return { if (execname() == "cat" && user_string(@entry($filename)) == "/etc/group") $return = -2 }',
+    ].join('\n');
+    // Truth from the workload: the skipped "x" opens /etc/passwd, O_CREAT creates the file with mode 0644, -ENOENT reaches cat.
+    const r = await tapsh(['-g', '-c', 'cat x/etc/passwd | md5sum; cat /etc/passwd | md5sum; rm -f /tmp/tapsh_created; cat /tmp/tapsh_created; ls -l /tmp/tapsh_created; cat /etc/group', '-e', script]);
+    expect(r.code, r.err).toBe(0);
+    const [a, b, ls] = r.out.toString().split('\n');
+    expect(a).toMatch(/^[0-9a-f]{32}  -$/);
+    expect(a).toBe(b);
+    expect(ls).toMatch(/^-rw-r--r-- .* \/tmp\/tapsh_created$/);
+    expect(r.err).toContain("cat: can't open '/etc/group': No such file or directory");
+    const fault = await tapsh(['-g', '-e', 'probe begin { @cast(0, "struct task_struct")->pid = 1 }']);
+    expect(fault.code).toBe(1);
+    expect(fault.err).toMatch(/^ERROR: write fault \[man error::fault\] at 0x[0-9a-f]+ near /m);
+    const refused = await tapsh(['-p2', '-e', script]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('semantic error: write to target variable not permitted; need stap -g');
+    const tp = await tapsh(['-p2', '-e', 'probe kernel.trace("sched:sched_wakeup") { $p->pid = 1 }']);
+    expect(tp.err).toContain("semantic error: write to tracepoint variable '$p' not permitted; need stap -g");
+  });
+
   it('reads through @cast on a pointer held as a number', async () => {
     const r = await tapsh(['-c', 'sh -c "true & wait"', '-e',
       'global seen; probe kernel.function("wake_up_new_task") { if (seen++ == 0) { p = $p; printf("%d %s %d\\n", @cast(p, "struct task_struct")->pid == $p->pid, kernel_string(@cast(p, "task_struct", "kernel")->comm), @cast(p, "task_struct")->parent->pid == pid()) } }']);
