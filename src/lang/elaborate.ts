@@ -98,7 +98,7 @@ export interface ExternalGlobal {
  * warnings come back either way (the caller applies -w / -W).
  */
 export function elaborate(program: Program, ctx: Pass1Context, opts: ElaborateOptions): { resolved: Resolved | undefined; diagnostics: Diagnostic[] } {
-  const library = loadLibrary(ctx);
+  const library = loadLibrary(ctx, opts.kernel);
   const e = new Elaborator(program, library, opts);
   e.run();
   const diagnostics = [...library.diagnostics, ...e.diagnostics];

@@ -10,6 +10,8 @@ import type { Token } from './lexer.js';
 import { parseFile, type Pass1Context } from './pass1.js';
 import { preprocess } from './preprocess.js';
 import { SourceFile } from './source.js';
+import { syscallTapsets } from './syscalls.js';
+import type { KernelModel } from '../remote/model.js';
 
 export interface LibraryFile {
   readonly path: string;
@@ -96,7 +98,7 @@ function diskCache(dir: string, path: string, text: string, factsKey: string): D
 /** Per-path cache, valid while the file and the preprocessor facts are unchanged (the REPL reloads often). */
 const cache = new Map<string, Entry>();
 
-export function loadLibrary(ctx: Pass1Context): Library {
+export function loadLibrary(ctx: Pass1Context, kernel?: KernelModel): Library {
   const factsKey = JSON.stringify({ ...ctx.facts, config: [...ctx.facts.config], macros: [...ctx.macros.keys()], c: ctx.compatible });
   const entries: { path: string; entry: Entry }[] = [];
   for (const dir of ctx.tapsetDirs) {
@@ -131,6 +133,13 @@ export function loadLibrary(ctx: Pass1Context): Library {
       }
       entries.push({ path, entry });
     }
+  }
+
+  // syscall.* aliases derived from the kernel's syscall tracepoints (syscalls.ts): generated files, indexed as they are made.
+  for (const v of kernel ? syscallTapsets(kernel, ctx.tapsetDirs[0] ?? '') : []) {
+    let entry = cache.get(v.path);
+    if (entry?.text !== v.text) cache.set(v.path, (entry = { key: '', text: v.text, index: v, indexDiagnostics: [], disk: ctx.cacheDir ? diskCache(ctx.cacheDir, v.path, v.text, factsKey) : undefined }));
+    entries.push({ path: v.path, entry });
   }
 
   const diagnostics: Diagnostic[] = [];

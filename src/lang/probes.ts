@@ -5,6 +5,7 @@ import { diag, type Diagnostic } from './diagnostics.js';
 import { fnmatch } from './preprocess.js';
 import { printExpr } from './print.js';
 import type { KernelModel } from '../remote/model.js';
+import { syscallSuffix } from './syscalls.js';
 
 /** A probe point with no brace groups left. */
 export type FlatPoint = readonly Component[];
@@ -155,7 +156,7 @@ function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: D
     const out: DerivedProbe[] = [];
     for (const a of matches) {
       ctx.useAlias(a);
-      const suffix = flat.slice(a.name.length);
+      const suffix = syscallSuffix(a.file, pointText(a.name), flat.slice(a.name.length));
       const aliasName = pointText(a.name);
       const bodies = a.decl.epilogue ? [...base.bodies, a.decl.body] : [a.decl.body, ...base.bodies];
       targets: for (const target of a.decl.points) {

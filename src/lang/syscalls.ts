@@ -1,0 +1,422 @@
+// syscall.NAME / nd_syscall.NAME probe aliases, derived from the kernel model's syscall tracepoints
+// (tapsets/README.md, "syscall aliases"). Each alias is generated as tapset source in a virtual file
+// that the library indexes like any other, so pass 2 treats them as ordinary aliases.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KernelModel, Tracepoint, TracepointField } from '../remote/model.js';
+import { fnmatch } from './preprocess.js';
+
+/** Where generated syscall tapsets appear in diagnostics and -p2 output. */
+export const SYSCALL_TAPSET_PREFIX = '<syscalls>/';
+
+export interface VirtualTapset {
+  readonly path: string;
+  readonly text: string;
+  readonly functions: readonly string[];
+  readonly globals: readonly string[];
+  readonly aliasHeads: readonly string[];
+}
+
+/**
+ * stap's names for system calls whose tracepoint is named differently on x86_64 (kernel facts:
+ * the tracepoint carries the kernel's sys_* name). A name with two tracepoints covers both.
+ */
+const STAP_NAMES: Readonly<Record<string, readonly string[]>> = {
+  pread: ['pread64'], pwrite: ['pwrite64'], stat: ['newstat'], lstat: ['newlstat'], fstat: ['newfstat'],
+  fstatat: ['newfstatat'], uname: ['newuname'], mmap2: ['mmap'], sendfile: ['sendfile64'],
+  pipe: ['pipe', 'pipe2'], eventfd: ['eventfd', 'eventfd2'], epoll_create: ['epoll_create', 'epoll_create1'],
+  inotify_init: ['inotify_init', 'inotify_init1'], signalfd: ['signalfd', 'signalfd4'], getdents: ['getdents', 'getdents64'],
+};
+
+/** How a tracepoint field (all are 8 bytes wide in syscall events) is read: width and signedness of its C type. */
+type FieldKind = 'string' | 'pointer' | 's32' | 'u32' | 'u16' | 's64' | 'u64';
+
+export function fieldKind(f: TracepointField): FieldKind {
+  const type = f.decl.replace(new RegExp(`\\b${f.name}\\s*$`), '').replace(/\bconst\b/g, '').replace(/\s+/g, ' ').trim();
+  if (/^char \*$/.test(type) && /const/.test(f.decl)) return 'string';
+  if (type.includes('*') || /^cap_user_(header|data)_t$/.test(type)) return 'pointer';
+  if (/^(int|pid_t|__s32|key_t|mqd_t|timer_t|clockid_t|key_serial_t|rwf_t|enum .*)$/.test(type)) return 's32';
+  if (/^(unsigned int|unsigned|u32|__u32|uid_t|gid_t|qid_t)$/.test(type)) return 'u32';
+  if (type === 'umode_t') return 'u16';
+  if (/^(long|loff_t|off_t|__s64|long long)$/.test(type)) return 's64';
+  return 'u64';
+}
+
+/** The script expression for a field's value, given how the raw 64-bit value is reached (`$fd`, or a saved copy). */
+function fieldValue(kind: FieldKind, raw: string): string {
+  switch (kind) {
+    case 's32': return `__int32(${raw})`;
+    case 'u32': return `__uint32(${raw})`;
+    case 'u16': return `__ushort(${raw})`;
+    default: return raw;
+  }
+}
+
+/**
+ * Decoders for `X_str` variables: by variable name, optionally per system call (`name:var`). The
+ * argument is the script expression of X. Functions come from aux_syscalls.stp and friends.
+ */
+const DECODERS: Readonly<Record<string, (x: string, v: (name: string) => string | undefined) => string>> = {
+  dfd_str: (x) => `_dfd_str(${x})`,
+  'open:flags_str': (x) => `_sys_open_flag_str(${x})`,
+  'openat:flags_str': (x) => `_sys_open_flag_str(${x})`,
+  'open_by_handle_at:flags_str': (x) => `_sys_open_flag_str(${x})`,
+  'mmap2:flags_str': (x) => `_mmap_flags(${x})`,
+  'pipe:flags_str': (x) => `_sys_pipe2_flag_str(${x})`,
+  'dup3:flags_str': (x) => `_dup3_flag_str(${x})`,
+  'accept4:flags_str': (x) => `_sock_flags_str(${x})`,
+  'eventfd:flags_str': (x) => `_eventfd2_flag_str(${x})`,
+  'epoll_create:flags_str': (x) => `_epoll_create1_flag_str(${x})`,
+  'inotify_init:flags_str': (x) => `_inotify_init1_flag_str(${x})`,
+  'signalfd:flags_str': (x) => `_signalfd4_flags_str(${x})`,
+  'renameat2:flags_str': (x) => `_renameat2_flags_str(${x})`,
+  'getrandom:flags_str': (x) => `_getrandom_flags_str(${x})`,
+  'memfd_create:flags_str': (x) => `_mfd_flags_str(${x})`,
+  'msync:flags_str': (x) => `_msync_flag_str(${x})`,
+  'mremap:flags_str': (x) => `_mremap_flags(${x})`,
+  'mlockall:flags_str': (x) => `_mlockall_flags_str(${x})`,
+  'mlock2:flags_str': (x) => `_stp_mlock2_str(${x})`,
+  'timerfd_create:flags_str': (x) => `_stp_timerfd_flags_str(${x})`,
+  'timerfd_settime:flags_str': (x) => `_stp_timerfd_flags_str(${x})`,
+  'sync_file_range:flags_str': (x) => `_sync_file_range_flags_str(${x})`,
+  'splice:flags_str': (x) => `_stp_splice_flags_str(${x})`,
+  'tee:flags_str': (x) => `_stp_splice_flags_str(${x})`,
+  'vmsplice:flags_str': (x) => `_stp_splice_flags_str(${x})`,
+  'swapon:flags_str': (x) => `_swapon_flags_str(${x})`,
+  'userfaultfd:flags_str': (x) => `_userfaultfd_flags_str(${x})`,
+  'seccomp:flags_str': (x) => `_seccomp_flags_str(${x})`,
+  'fanotify_init:flags_str': (x) => `_fanotify_init_flags_str(${x})`,
+  'fanotify_mark:flags_str': (x) => `_fanotify_mark_flags_str(${x})`,
+  'finit_module:flags_str': (x) => `_finit_module_flags_str(${x})`,
+  'delete_module:flags_str': (x) => `_module_flags_str(${x})`,
+  'perf_event_open:flags_str': (x) => `_perf_event_open_flags_str(${x})`,
+  'kexec_file_load:flags_str': (x) => `_kexec_file_load_flags_str(${x})`,
+  'kexec_load:flags_str': (x) => `_kexec_flags_str(${x})`,
+  'clock_nanosleep:flags_str': (x) => `_stp_clock_nanosleep_flags_str(${x})`,
+  'clock_nanosleep:flag_str': (x) => `_stp_clock_nanosleep_flags_str(${x})`,
+  'preadv2:flags_str': (x) => `_preadv2_flags_str(${x})`,
+  'pwritev2:flags_str': (x) => `_preadv2_flags_str(${x})`,
+  'send:flags_str': (x) => `_sendflags_str(${x})`,
+  'sendto:flags_str': (x) => `_sendflags_str(${x})`,
+  'sendmsg:flags_str': (x) => `_sendflags_str(${x})`,
+  'sendmmsg:flags_str': (x) => `_sendflags_str(${x})`,
+  'recv:flags_str': (x) => `_recvflags_str(${x})`,
+  'recvfrom:flags_str': (x) => `_recvflags_str(${x})`,
+  'recvmsg:flags_str': (x) => `_recvflags_str(${x})`,
+  'recvmmsg:flags_str': (x) => `_recvflags_str(${x})`,
+  'unlinkat:flags_str': (x) => `_at_flag_str(${x})`,
+  'fchownat:flags_str': (x) => `_at_flag_str(${x})`,
+  'fchmodat:flags_str': (x) => `_at_flag_str(${x})`,
+  'fstatat:flags_str': (x) => `_at_flag_str(${x})`,
+  'linkat:flags_str': (x) => `_at_flag_str(${x})`,
+  'utimensat:flags_str': (x) => `_at_flag_str(${x})`,
+  'statx:flags_str': (x) => `_at_flag_str(${x})`,
+  'faccessat2:flags_str': (x) => `_faccessat2_flags_str(${x})`,
+  'setxattr:flags_str': (x) => `_stp_xattr_flags_str(${x})`,
+  'lsetxattr:flags_str': (x) => `_stp_xattr_flags_str(${x})`,
+  'fsetxattr:flags_str': (x) => `_stp_xattr_flags_str(${x})`,
+  'shmat:shmflg_str': (x) => `_shmat_flags_str(${x})`,
+  'shmget:shmflg_str': (x) => `_stp_shmget_flags_str(${x})`,
+  'semget:semflg_str': (x) => `__sem_flags(${x})`,
+  'msgget:msgflg_str': (x) => `_stp_msgflg_str(${x})`,
+  'msgsnd:msgflg_str': (x) => `_stp_msgflg_str(${x})`,
+  'msgrcv:msgflg_str': (x) => `_stp_msgflg_str(${x})`,
+  'mount:mountflags_str': (x) => `_mountflags_str(${x})`,
+  'umount:flags_str': (x) => `_umountflags_str(${x})`,
+  'umount2:flags_str': (x) => `_umountflags_str(${x})`,
+  prot_str: (x) => `_mprotect_prot_str(${x})`,
+  'access:mode_str': (x) => `_access_mode_str(${x})`,
+  'faccessat:mode_str': (x) => `_access_mode_str(${x})`,
+  'faccessat2:mode_str': (x) => `_access_mode_str(${x})`,
+  'mknod:mode_str': (x) => `_mknod_mode_str(${x})`,
+  'mknodat:mode_str': (x) => `_mknod_mode_str(${x})`,
+  'fallocate:mode_str': (x) => `_stp_fallocate_mode_str(${x})`,
+  'get_mempolicy:flags_str': (x) => `_mempolicy_flags_str(${x})`,
+  'set_mempolicy:mode_str': (x) => `_mempolicy_mode_str(${x})`,
+  'mbind:mode_str': (x) => `_mempolicy_mode_str(${x})`,
+  options_str: (x) => `_wait4_opt_str(${x})`,
+  'waitid:options_str': (x) => `_waitid_opt_str(${x})`,
+  'waitid:which_str': (x) => `_waitid_which_str(${x})`,
+  op_str: (x) => `_futex_op_str(${x})`,
+  'epoll_ctl:op_str': (x) => `_opoll_op_str(${x})`,
+  'seccomp:op_str': (x) => `_seccomp_op_str(${x})`,
+  'fcntl:cmd_str': (x) => `_fcntl_cmd_str(${x})`,
+  'flock:operation_str': (x) => `_flock_cmd_str(${x})`,
+  'bpf:cmd_str': (x) => `_bpf_cmd_str(${x})`,
+  'membarrier:cmd_str': (x) => `_membarrier_cmd_str(${x})`,
+  'semctl:cmd_str': (x) => `_semctl_cmd(${x})`,
+  'msgctl:cmd_str': (x) => `_stp_msgctl_cmd_str(${x})`,
+  'keyctl:option_str': (x) => `_stp_keyctl_cmd_str(${x})`,
+  'quotactl:cmd_str': (x) => `_quotactl_cmd_str(${x})`,
+  'arch_prctl:code_str': (x) => `_stp_arch_prctl_func_str(${x})`,
+  how_str: (x) => `_sigprocmask_how_str(${x})`,
+  'shutdown:how_str': (x) => `_shutdown_how_str(${x})`,
+  whence_str: (x) => `_seek_whence_str(${x})`,
+  resource_str: (x) => `_rlimit_resource_str(${x})`,
+  'getrusage:who_str': (x) => `_rusage_who_str(${x})`,
+  'ioprio_get:which_str': (x) => `_stp_ioprio_which_str(${x})`,
+  'ioprio_set:which_str': (x) => `_stp_ioprio_which_str(${x})`,
+  'getpriority:which_str': (x) => `_priority_which_str(${x})`,
+  'setpriority:which_str': (x) => `_priority_which_str(${x})`,
+  'getitimer:which_str': (x) => `_itimer_which_str(${x})`,
+  'setitimer:which_str': (x) => `_itimer_which_str(${x})`,
+  policy_str: (x) => `_sched_policy_str(${x})`,
+  'madvise:advice_str': (x) => `_madvice_advice_str(${x})`,
+  'fadvise64:advice_str': (x) => `_fadvice_advice_str(${x})`,
+  'kcmp:type_str': (x) => `_kcmp_type_str(${x})`,
+  'statx:mask_str': (x) => `_statx_mask_str(${x})`,
+  'inotify_add_watch:mask_str': (x) => `_inotify_watch_mask_str(${x})`,
+  'fanotify_mark:mask_str': (x) => `_fanotify_mark_mask_str(${x})`,
+  'ptrace:request_str': (x) => `__ptrace_request_str(${x})`,
+  'prctl:option_str': (x) => `__prctl_option_str(${x})`,
+  'reboot:magic_str': (x) => `_reboot_magic_str(${x})`,
+  'reboot:flag_str': (x) => `_reboot_flag_str(${x})`,
+  'pkey_alloc:init_val_str': (x) => `_pkey_alloc_init_val_str(${x})`,
+  'socket:family_str': (x) => `_sock_family_str(${x})`,
+  'socket:type_str': (x) => `_sock_type_str(${x})`,
+  'socketpair:family_str': (x) => `_sock_family_str(${x})`,
+  'socketpair:type_str': (x) => `_sock_type_str(${x})`,
+  'socket:protocol_str': (x, v) => `_sock_protocol_str(${v('family') ?? 0}, ${x})`,
+  'socketpair:protocol_str': (x, v) => `_sock_protocol_str(${v('family') ?? 0}, ${x})`,
+  'setsockopt:level_str': (x) => `_sockopt_level_str(${x})`,
+  'getsockopt:level_str': (x) => `_sockopt_level_str(${x})`,
+  'setsockopt:optname_str': (x) => `_sockopt_optname_str(${x})`,
+  'getsockopt:optname_str': (x) => `_sockopt_optname_str(${x})`,
+};
+
+/**
+ * Variables that are not `X`, `X_uaddr`, `X_str` or `X_unquoted` of a field: how to compute them from
+ * the other variables (`v(name)` is the expression of variable `name`). Per system call.
+ */
+const COMPUTED: Readonly<Record<string, Readonly<Record<string, (v: (name: string) => string | undefined) => string>>>> = {
+  kill: { sig_name: (v) => `_signal_name(${v('sig')})` },
+  tkill: { sig_str: (v) => `_signal_name(${v('sig')})` },
+  tgkill: { sig_str: (v) => `_signal_name(${v('sig')})` },
+  nanosleep: { req_str: (v) => `_struct_timespec_u(${v('req_uaddr')}, 1)` },
+  clock_nanosleep: { req_str: (v) => `_struct_timespec_u(${v('req_uaddr')}, 1)` },
+  write: { buf_str: (v) => `user_buffer_quoted(${v('buf_uaddr')}, ${v('count')}, 50)` },
+  execve: { args: (v) => `__get_argv(${v('__argv')}, 0)`, env_str: (v) => `__count_envp(${v('__envp')})` },
+  execveat: { args: (v) => `__get_argv(${v('__argv')}, 0)`, env_str: (v) => `__count_envp(${v('__envp')})` },
+  connect: {
+    uaddr_af: (v) => `_struct_sockaddr_u_sa_family(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
+    uaddr_ip: (v) => `_struct_sockaddr_u_ip_addr(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
+    uaddr_ip_port: (v) => `_struct_sockaddr_u_tcp_port(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
+    uaddr_ipv6_flowinfo: (v) => `_struct_sockaddr_u_ipv6_flowinfo(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
+    uaddr_ipv6_scope_id: (v) => `_struct_sockaddr_u_ipv6_scope_id(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
+  },
+};
+
+/** argstr, where stap's layout is not the plain "each argument in order": printf format and variables. */
+const ARGSTR: Readonly<Record<string, (v: (name: string) => string | undefined) => string>> = {
+  open: (v) => `(${v('flags')} & 64) ? sprintf("%s, %s, %#o", ${v('filename')}, ${v('flags_str')}, ${v('mode')}) : sprintf("%s, %s", ${v('filename')}, ${v('flags_str')})`,
+  openat: (v) => `(${v('flags')} & 64) ? sprintf("%s, %s, %s, %#o", ${v('dfd_str')}, ${v('filename')}, ${v('flags_str')}, ${v('mode')}) : sprintf("%s, %s, %s", ${v('dfd_str')}, ${v('filename')}, ${v('flags_str')})`,
+  read: (v) => `sprintf("%d, %p, %u", ${v('fd')}, ${v('buf_uaddr')}, ${v('count')})`,
+  write: (v) => `sprintf("%d, %s, %u", ${v('fd')}, ${v('buf_str')}, ${v('count')})`,
+  execve: (v) => `sprintf("%s %s %s", ${v('filename')}, ${v('args')}, ${v('env_str')})`,
+  clone: (v) => `sprintf("%s, %p, %p, %p", __fork_flags(${v('clone_flags')}), ${v('stack_start')}, ${v('parent_tid_uaddr')}, ${v('child_tid_uaddr')})`,
+  mmap2: (v) => `sprintf("%p, %u, %s, %s, %d, %d", ${v('start')}, ${v('length')}, ${v('prot_str')}, ${v('flags_str')}, ${v('fd')}, ${v('pgoffset')})`,
+  kill: (v) => `sprintf("%d, %s", ${v('pid')}, ${v('sig_name')})`,
+  nanosleep: (v) => `sprintf("%s, %p", ${v('req_str')}, ${v('rem_uaddr')})`,
+  connect: (v) => `sprintf("%d, %s, %u", ${v('sockfd')}, _struct_sockaddr_u(${v('serv_addr_uaddr')}, ${v('addrlen')}), ${v('addrlen')})`,
+};
+
+interface SyscallShape {
+  /** stap's name (the alias name and `name`). */
+  readonly name: string;
+  readonly enter: Tracepoint;
+  readonly exit: Tracepoint | undefined;
+}
+
+/** The stap 4.8 variable lists (tapsets/syscall-vars-stap48.tsv), by syscall name. */
+function stapVariables(tapsetDir: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let text = '';
+  try {
+    text = readFileSync(join(tapsetDir, 'syscall-vars-stap48.tsv'), 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const [name, vars] = line.split('\t');
+    if (name) out.set(name, (vars ?? '').split(',').filter(Boolean));
+  }
+  return out;
+}
+
+/** The syscalls the model has, under stap's names where they differ, each with its tracepoints. */
+export function syscallShapes(model: KernelModel): SyscallShape[] {
+  const byTp = new Map<string, string>();
+  for (const [stap, tps] of Object.entries(STAP_NAMES)) for (const tp of tps) byTp.set(tp, stap);
+  const out: SyscallShape[] = [];
+  for (const tp of model.tracepoints.values()) {
+    if (tp.system !== 'syscalls' || !tp.event.startsWith('sys_enter_')) continue;
+    const kname = tp.event.slice('sys_enter_'.length);
+    out.push({ name: byTp.get(kname) ?? kname, enter: tp, exit: model.tracepoints.get(`syscalls:sys_exit_${kname}`) });
+  }
+  return out.sort((a, b) => (a.name + ':' + a.enter.event < b.name + ':' + b.enter.event ? -1 : 1));
+}
+
+interface Assignment {
+  readonly name: string;
+  readonly expr: string;
+  /** How argstr shows it: bound to an argument (string, pointer, number), or decoded/computed. */
+  readonly shape: 'string' | 'pointer' | 'number' | 'derived';
+}
+
+/**
+ * The variables of one syscall alias, in order, computed from the tracepoint fields reached through
+ * `raw(field)` (`$fd` at entry; a saved copy at return). `wanted` is stap's variable list for the
+ * call; without one, each field gives `F` (or `F_uaddr` for a pointer).
+ */
+export function syscallVariables(s: SyscallShape, wanted: readonly string[] | undefined, raw: (f: TracepointField) => string): Assignment[] {
+  const fields = argumentFields(s);
+  const out: Assignment[] = [];
+  const have = new Set<string>();
+  const set = (name: string, expr: string, shape: Assignment['shape']): void => {
+    if (have.has(name)) return;
+    have.add(name);
+    out.push({ name, expr, shape });
+  };
+  /** Raw field values by `__FIELD`, and the pointer behind each string variable (for `X_unquoted`). */
+  const hidden = new Map<string, string>(fields.map((f) => ['__' + f.name, raw(f)]));
+  const used = new Set<TracepointField>();
+  const bindField = (name: string, f: TracepointField): void => {
+    used.add(f);
+    const kind = fieldKind(f);
+    if (kind === 'string' && !name.endsWith('_uaddr')) {
+      set(name, `user_string_quoted(${raw(f)})`, 'string');
+      hidden.set(name, raw(f));
+    } else set(name, fieldValue(kind, raw(f)), kind === 'pointer' || kind === 'string' ? 'pointer' : 'number');
+  };
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  const vars = wanted ?? fields.map((f) => (fieldKind(f) === 'pointer' ? `${f.name}_uaddr` : f.name));
+  const derived = (v: string): boolean => /_(str|unquoted|name)$/.test(v) || v === 'name' || v === 'argstr' || !!COMPUTED[s.name]?.[v];
+  // 1. Variables named after a field (or its address).
+  for (const v of vars) {
+    if (derived(v)) continue;
+    const f = byName.get(v) ?? (v.endsWith('_uaddr') ? byName.get(v.slice(0, -6)) : undefined);
+    if (f && !used.has(f)) bindField(v, f);
+  }
+  // 2. The rest by position: stap lists a call's arguments in order, as the tracepoint does.
+  const restVars = vars.filter((v) => !derived(v) && !have.has(v));
+  const restFields = fields.filter((f) => !used.has(f));
+  for (let i = 0; i < Math.min(restVars.length, restFields.length); i++) bindField(restVars[i]!, restFields[i]!);
+  const v = (name: string): string | undefined => (have.has(name) ? name : hidden.get(name));
+  // 3. Decoded and computed variables.
+  for (const name of vars) {
+    if (have.has(name) || name === 'name' || name === 'argstr') continue;
+    const computed = COMPUTED[s.name]?.[name];
+    if (computed) {
+      set(name, computed(v), 'derived');
+      continue;
+    }
+    const m = /^(.*)_(str|unquoted)$/.exec(name);
+    if (!m) continue;
+    const base = m[1]!;
+    if (m[2] === 'unquoted') {
+      const ptr = hidden.get(base);
+      if (ptr && have.has(base)) set(name, `user_string(${ptr}, "")`, 'derived');
+      continue;
+    }
+    const x = v(base) ?? (base === 'flag' ? v('flags') : undefined);
+    if (x === undefined) continue;
+    if (out.find((a) => a.name === base)?.shape === 'string') {
+      set(name, base, 'derived');
+      continue;
+    }
+    const dec = DECODERS[`${s.name}:${name}`] ?? DECODERS[name];
+    set(name, dec ? dec(x, v) : `sprintf("0x%x", ${x})`, 'derived');
+  }
+  return out;
+}
+
+function argumentFields(s: SyscallShape): TracepointField[] {
+  return s.enter.fields.filter((f) => !f.common && f.name !== '__syscall_nr');
+}
+
+/** argstr: stap's layout where known, otherwise each argument in order, decoded where a decoder exists. */
+function argstrExpr(s: SyscallShape, vars: readonly Assignment[], raw: (f: TracepointField) => string): string {
+  const have = new Set(vars.map((a) => a.name));
+  const hidden = new Map(argumentFields(s).map((f) => ['__' + f.name, raw(f)]));
+  const special = ARGSTR[s.name];
+  if (special) {
+    let missing = false;
+    const text = special((n) => (have.has(n) ? n : hidden.get(n) ?? ((missing = true), '0')));
+    if (!missing) return text;
+  }
+  const parts: { fmt: string; expr: string }[] = [];
+  for (const a of vars) {
+    if (a.shape === 'derived') continue;
+    const decoded = have.has(a.name + '_str') ? a.name + '_str' : a.name === 'sig' && have.has('sig_name') ? 'sig_name' : undefined;
+    if (decoded) parts.push({ fmt: '%s', expr: decoded });
+    else parts.push({ fmt: a.shape === 'string' ? '%s' : a.shape === 'pointer' ? '%p' : '%d', expr: a.name });
+  }
+  if (parts.length === 0) return '""';
+  return `sprintf(${JSON.stringify(parts.map((p) => p.fmt).join(', '))}, ${parts.map((p) => p.expr).join(', ')})`;
+}
+
+/** Slot of each field in the per-thread entry-value map read by return probes. */
+const SAVED = '__syscall_args';
+
+function entrySource(s: SyscallShape, wanted: readonly string[] | undefined): string {
+  const raw = (f: TracepointField): string => `$${f.name}`;
+  const vars = syscallVariables(s, wanted, raw);
+  const lines = [`\tname = ${JSON.stringify(s.name)}`, ...vars.map((a) => `\t${a.name} = ${a.expr}`), `\targstr = ${argstrExpr(s, vars, raw)}`];
+  return `probe syscall.${s.name}, nd_syscall.${s.name} = kernel.trace("syscalls:${s.enter.event}") {\n${lines.join('\n')}\n}\n`;
+}
+
+function returnSource(s: SyscallShape, wanted: readonly string[] | undefined): string {
+  const exit = s.exit!;
+  const fields = argumentFields(s);
+  const slot = new Map(fields.map((f, i) => [f, i]));
+  const raw = (f: TracepointField): string => `__syscall_arg${slot.get(f)}`;
+  const vars = syscallVariables(s, wanted, raw);
+  const save = fields.map((f, i) => `\t${SAVED}[tid(), ${i}] = $${f.name}`);
+  const load = fields.map((f, i) => `\t${raw(f)} = ${SAVED}[tid(), ${i}]\n\tdelete ${SAVED}[tid(), ${i}]`);
+  const body = [
+    `\tname = ${JSON.stringify(s.name)}`,
+    `\tretval = $ret`,
+    `\tretstr = return_str(1, retval)`,
+    ...load,
+    ...vars.map((a) => `\t${a.name} = ${a.expr}`),
+  ];
+  const saver = fields.length ? `probe kernel.trace("syscalls:${s.enter.event}") {\n${save.join('\n')}\n}\n` : '';
+  return `${saver}probe syscall.${s.name}.return, nd_syscall.${s.name}.return = kernel.trace("syscalls:${exit.event}") {\n${body.join('\n')}\n}\n`;
+}
+
+const generated = new WeakMap<KernelModel, Map<string, VirtualTapset[]>>();
+
+/**
+ * The syscall alias files for a kernel: for each system call an entry file (syscall.NAME and
+ * nd_syscall.NAME) and a return file (the .return aliases, and the entry probe that saves the
+ * arguments for them). Cached per model and tapset directory.
+ */
+export function syscallTapsets(model: KernelModel, tapsetDir: string): readonly VirtualTapset[] {
+  let perDir = generated.get(model);
+  if (!perDir) generated.set(model, (perDir = new Map()));
+  const known = perDir.get(tapsetDir);
+  if (known) return known;
+  const wanted = stapVariables(tapsetDir);
+  const out: VirtualTapset[] = [];
+  const heads = ['syscall', 'nd_syscall'];
+  for (const s of syscallShapes(model)) {
+    const file = s.name === s.enter.event.slice(10) ? s.name : `${s.name}@${s.enter.event.slice(10)}`;
+    const w = wanted.get(s.name);
+    out.push({ path: `${SYSCALL_TAPSET_PREFIX}${file}.stp`, text: `// syscall.${s.name}, from syscalls:${s.enter.event}\n` + entrySource(s, w), functions: [], globals: [], aliasHeads: heads });
+    if (s.exit) out.push({ path: `${SYSCALL_TAPSET_PREFIX}${file}.return.stp`, text: `// syscall.${s.name}.return, from syscalls:${s.exit.event}\n` + returnSource(s, w), functions: [], globals: [], aliasHeads: heads });
+  }
+  perDir.set(tapsetDir, out);
+  return out;
+}
+
+/**
+ * Suffixes stap accepts after a syscall alias that mean nothing for a tracepoint: `.maxactive(N)` after
+ * `.return` (kretprobe instances) and `.call` after an entry. Returns the suffix to keep.
+ */
+export function syscallSuffix<T extends { readonly name: string }>(aliasFile: string | undefined, aliasName: string, suffix: readonly T[]): T[] {
+  if (!aliasFile?.startsWith(SYSCALL_TAPSET_PREFIX)) return [...suffix];
+  const isReturn = aliasName.endsWith('.return');
+  return suffix.filter((c) => !(isReturn ? fnmatch(c.name, 'maxactive') : fnmatch(c.name, 'call')));
+}
