@@ -65,6 +65,13 @@ export class BtfError extends Error {}
 
 const MAGIC = 0xeb9f;
 
+/** FNV-1a over bytes [start, end) of a buffer (the name index's hash). */
+function hashBytes(buf: Buffer, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h >>> 0;
+}
+
 /** Bytes that follow the 12-byte common header of a type record, by kind. */
 function extraBytes(kind: BtfKind, vlen: number): number {
   switch (kind) {
@@ -109,19 +116,21 @@ export class Btf {
   private readonly offsets: Uint32Array;
   private readonly nameOffs: Uint32Array;
   private readonly decoded: (BtfType | undefined)[];
-  private byName: Map<string, number[]> | undefined;
+  /** Name index (built on first find): hash buckets of type indexes, chained through `nameNext` (index + 1; 0 ends). */
+  private nameHeads: Int32Array | undefined;
+  private nameNext: Int32Array | undefined;
 
   private constructor(
     readonly base: Btf | undefined,
     private readonly buf: Buffer,
     private readonly strings: Buffer,
     private readonly stringBytes: number,
-    offsets: number[],
-    nameOffs: number[],
+    offsets: Uint32Array,
+    nameOffs: Uint32Array,
   ) {
     this.firstId = base ? base.nextId : 1;
-    this.offsets = Uint32Array.from(offsets);
-    this.nameOffs = Uint32Array.from(nameOffs);
+    this.offsets = offsets;
+    this.nameOffs = nameOffs;
     this.decoded = new Array(offsets.length);
   }
 
@@ -135,8 +144,11 @@ export class Btf {
     const strOff = hdrLen + b.readUInt32LE(16);
     const strLen = b.readUInt32LE(20);
     if (typeOff + typeLen > b.length || strOff + strLen > b.length) throw new BtfError('truncated BTF blob');
-    const offsets: number[] = [];
-    const nameOffs: number[] = [];
+    // Every record is at least 12 bytes: size the index for the most there can be, trim at the end.
+    const cap = Math.floor(typeLen / 12) + 1;
+    const offsets = new Uint32Array(cap);
+    const nameOffs = new Uint32Array(cap);
+    let n = 0;
     let off = typeOff;
     const end = typeOff + typeLen;
     while (off < end) {
@@ -144,13 +156,13 @@ export class Btf {
       const info = b.readUInt32LE(off + 4);
       const kind = ((info >>> 24) & 0x1f) as BtfKind;
       const extra = extraBytes(kind, info & 0xffff);
-      if (extra < 0) throw new BtfError(`unknown BTF kind ${kind} for type ${(base ? base.nextId : 1) + offsets.length} at byte ${off}`);
-      offsets.push(off);
-      nameOffs.push(b.readUInt32LE(off));
+      if (extra < 0) throw new BtfError(`unknown BTF kind ${kind} for type ${(base ? base.nextId : 1) + n} at byte ${off}`);
+      offsets[n] = off;
+      nameOffs[n++] = b.readUInt32LE(off);
       off += 12 + extra;
     }
     if (off !== end) throw new BtfError('type section does not end on a type boundary');
-    return new Btf(base, b, b.subarray(strOff, strOff + strLen), (base ? base.stringBytes : 0) + strLen, offsets, nameOffs);
+    return new Btf(base, b, b.subarray(strOff, strOff + strLen), (base ? base.stringBytes : 0) + strLen, offsets.slice(0, n), nameOffs.slice(0, n));
   }
 
   private string(off: number): string {
@@ -304,24 +316,48 @@ export class Btf {
     return (this.decoded[i] ??= this.decode(id));
   }
 
-  /** Ids of types with this name (this blob first, then the base), optionally of one kind. */
+  /** The bytes of a name in the string section(s): [buffer, start, end]. */
+  private nameBytes(off: number): [Buffer, number, number] {
+    const baseLen = this.base ? this.base.stringBytes : 0;
+    if (off < baseLen) return this.base!.nameBytes(off);
+    const start = off - baseLen;
+    const end = this.strings.indexOf(0, start);
+    return [this.strings, start, end < 0 ? this.strings.length : end];
+  }
+
+  /**
+   * Ids of types with this name (this blob first, then the base), optionally of one kind. The
+   * index hashes the names' bytes where they lie: no string is made for a name never asked for.
+   */
   find(name: string, kind?: BtfKind): number[] {
-    if (!this.byName) {
-      // Built on first use from the name offsets alone: one string decode per distinct name.
-      const byOffset = new Map<number, number[]>();
-      for (let i = 0; i < this.nameOffs.length; i++) {
+    const count = this.nameOffs.length;
+    if (!this.nameHeads) {
+      let size = 1;
+      while (size < count * 2) size <<= 1;
+      const heads = new Int32Array(size);
+      const next = new Int32Array(count);
+      for (let i = count - 1; i >= 0; i--) {
         const o = this.nameOffs[i]!;
         if (o === 0) continue;
-        const list = byOffset.get(o);
-        if (list) list.push(this.firstId + i);
-        else byOffset.set(o, [this.firstId + i]);
+        const [buf, start, end] = this.nameBytes(o);
+        const h = hashBytes(buf, start, end) & (size - 1);
+        next[i] = heads[h]!;
+        heads[h] = i + 1;
       }
-      this.byName = new Map();
-      for (const [o, ids] of byOffset) this.byName.set(this.string(o), ids);
+      this.nameHeads = heads;
+      this.nameNext = next;
     }
-    const ids = this.byName.get(name) ?? [];
-    const own = kind === undefined ? ids : ids.filter((id) => this.type(id).kind === kind);
-    return [...own, ...(this.base ? this.base.find(name, kind) : [])];
+    const want = Buffer.from(name, 'latin1');
+    const heads = this.nameHeads;
+    const next = this.nameNext!;
+    const own: number[] = [];
+    for (let i = heads[hashBytes(want, 0, want.length) & (heads.length - 1)]!; i !== 0; i = next[i - 1]!) {
+      const [buf, start, end] = this.nameBytes(this.nameOffs[i - 1]!);
+      if (end - start !== want.length || buf.compare(want, 0, want.length, start, end) !== 0) continue;
+      const id = this.firstId + i - 1;
+      if (kind === undefined || this.type(id).kind === kind) own.push(id);
+    }
+    return this.base ? [...own, ...this.base.find(name, kind)] : own;
   }
 
   /** Skips typedef, const, volatile, restrict and type tags. */
