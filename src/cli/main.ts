@@ -4,12 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TargetError } from '../remote/target.js';
 import { IGNORED, parseArgs, UsageError } from './args.js';
-import { describeKernel, labCommand, type Io } from './lab-command.js';
+import type { Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
-import { openDefaultTarget } from '../remote/connect.js';
 import { checkTmpdir, runPass1, runPass2, ScriptError } from './frontend.js';
 import { listProbes } from './list-command.js';
-import { chosenBuildTree, keepModule, runPass3, runPass4, runPass5 } from './run-command.js';
 import { passLine, startClock } from './timing.js';
 import { KbuildError } from '../build/kbuild.js';
 import { LANGUAGE_VERSION } from '../lang/pass1.js';
@@ -81,7 +79,8 @@ function verboseFlag(argv: string[]): boolean {
 
 export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
   try {
-    if (argv[0] === 'lab') return await labCommand(argv.slice(1), io);
+    // Passes 3-5 and `lab` load the build, SSH and VM code: only when asked for (-p1/-p2 stay light).
+    if (argv[0] === 'lab') return await (await import('./lab-command.js')).labCommand(argv.slice(1), io);
     const o = parseArgs(argv);
     if (o.help) {
       io.out(USAGE.replace('$VERSION', version()));
@@ -105,6 +104,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     const checked = runPass2(o, io);
     if (checked.status !== 0 || pass === 2) return checked.status;
     if (o.verbose > 0) io.err(passLine(2, 'analyzed script', clock));
+    const { chosenBuildTree, keepModule, runPass3, runPass4, runPass5 } = await import('./run-command.js');
     const unit = runPass3(o, io, checked.resolved!, checked.model, checked.sources);
     if (!unit) return 1;
     if (pass === 3) {

@@ -1,7 +1,7 @@
 // Pass 2a: the tapset library: every .stp file under the tapset directories, indexed from its tokens and parsed only when used.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { AliasDecl, FunctionDecl, GlobalDecl, ProbePoint, Program } from './ast.js';
@@ -70,9 +70,17 @@ interface DiskCache {
 
 let parserIdentity: string | undefined;
 
+/** The preprocessor facts as a short digest: they are the same for every file, and can be large (the kernel config). */
+const factsDigests = new Map<string, string>();
+function factsDigest(factsKey: string): string {
+  let d = factsDigests.get(factsKey);
+  if (!d) factsDigests.set(factsKey, (d = createHash('sha256').update(factsKey).digest('hex')));
+  return d;
+}
+
 function diskCache(dir: string, path: string, text: string, factsKey: string): DiskCache {
   parserIdentity ??= createHash('sha256').update(readFileSync(new URL('./generated/parser.js', import.meta.url))).digest('hex');
-  const key = createHash('sha256').update([parserIdentity, path, factsKey, text].join('\0')).digest('hex').slice(0, 40);
+  const key = createHash('sha256').update([parserIdentity, path, factsDigest(factsKey), text].join('\0')).digest('hex').slice(0, 40);
   const file = (kind: string): string => join(dir, `${key}.${kind}`);
   return {
     read: <T>(kind: 'idx' | 'ast'): T | undefined => {
@@ -276,22 +284,24 @@ function indexTokens(toks: readonly Token[]): FileIndex {
 
 function findStp(dir: string): string[] {
   const out: string[] = [];
-  let entries: string[];
+  let entries: Dirent[];
   try {
-    entries = readdirSync(dir).sort();
+    entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch {
     return out;
   }
   for (const e of entries) {
-    const p = join(dir, e);
-    let isDir = false;
-    try {
-      isDir = statSync(p).isDirectory();
-    } catch {
-      continue;
+    const p = join(dir, e.name);
+    let isDir = e.isDirectory();
+    if (e.isSymbolicLink()) {
+      try {
+        isDir = statSync(p).isDirectory();
+      } catch {
+        continue;
+      }
     }
     if (isDir) out.push(...findStp(p));
-    else if (e.endsWith('.stp')) out.push(p);
+    else if (e.name.endsWith('.stp')) out.push(p);
   }
   return out;
 }

@@ -27,9 +27,11 @@ const MAX_ROUNDS = 8;
 /** Removes dead local stores and effect-free expression statements until nothing changes. */
 export function optimize(units: readonly Unit[], pure: (f: FuncSym) => boolean, decided: (u: Unit, cond: Expr) => boolean | 'unknown' | undefined = () => undefined): Elision {
   const el = emptyElision();
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    let changed = false;
-    for (const u of units) {
+  // Units do not affect each other here (locals only; purity is fixed up front), so each runs to its
+  // own fixed point: a unit that settles in one round is not walked again for the others.
+  for (const u of units) {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      let changed = false;
       const uses = liveUses(u, el);
       const isDeadTarget = (t: Expr): boolean => {
         if (t.kind !== 'symbol') return false;
@@ -65,8 +67,8 @@ export function optimize(units: readonly Unit[], pure: (f: FuncSym) => boolean, 
           }
         }
       });
+      if (!changed) break;
     }
-    if (!changed) break;
   }
   return el;
 }

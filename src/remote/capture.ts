@@ -207,15 +207,22 @@ export function loadKernelModel(dir: string): KernelModel | undefined {
       btfSize: number;
     };
     if (meta.format !== MODEL_FORMAT) return undefined;
-    const kallsyms = gunzipSync(readFileSync(join(dir, 'kallsyms.gz'))).toString('latin1');
-    const filter = gunzipSync(readFileSync(join(dir, 'available_filter_functions.gz'))).toString('latin1');
-    const tps = JSON.parse(readFileSync(join(dir, 'tracepoints.json'), 'utf8')) as Tracepoint[];
+    const kallsymsGz = readFileSync(join(dir, 'kallsyms.gz'));
+    const filterGz = readFileSync(join(dir, 'available_filter_functions.gz'));
+    const tpsJson = readFileSync(join(dir, 'tracepoints.json'), 'utf8');
+    // Parsed on first use: a script with no kernel probe points (or tapsh -p1/-p2 on one) never pays for them.
+    let functions: Map<string, KernelFunction> | undefined;
+    let tracepoints: Map<string, Tracepoint> | undefined;
     return {
       identity: meta.identity,
       capturedAt: meta.capturedAt,
       capturedFrom: meta.capturedFrom,
-      functions: parseKallsyms(kallsyms, parseFilterFunctions(filter)),
-      tracepoints: new Map(tps.map((t) => [`${t.system}:${t.event}`, t])),
+      get functions() {
+        return (functions ??= parseKallsyms(gunzipSync(kallsymsGz).toString('latin1'), parseFilterFunctions(gunzipSync(filterGz).toString('latin1'))));
+      },
+      get tracepoints() {
+        return (tracepoints ??= new Map((JSON.parse(tpsJson) as Tracepoint[]).map((t) => [`${t.system}:${t.event}`, t])));
+      },
       btfPath: meta.btfSize ? join(dir, 'vmlinux.btf') : '',
       btfSize: meta.btfSize,
     };
