@@ -422,6 +422,7 @@ class Translator {
       tpArgs: probe && probe.family === 'kernel.trace' ? this.usesTracepointArgs(u, probe) : undefined,
     };
     try {
+      if (probe && !PROBE_FAMILIES_BUILT.has(probe.family)) throw new Unsupported(unbuiltFamily(probe.family), u.bodies[0]?.span);
       if (f && f.decl.body.kind === 'embedded') {
         this.emitEmbeddedFunction(f, f.decl.body, w);
         this.unitBodies.push(w.text());
@@ -592,13 +593,21 @@ class Translator {
     // Faults inside a library function point at its name, as stap's do; error() reports its message verbatim.
     if (f.name === 'error' && f.file !== undefined) w.line('c->last_stmt = NULL;');
     else w.line(`c->last_stmt = ${this.identifierAt(f.name, { ...f.decl.span, offset: f.decl.span.offset + 'function'.length })};`);
+    // Old-style embedded C (before STAP_ARG_*): THIS->param and THIS->__retvalue.
+    const oldStyle = /\bTHIS\b/.test(code.code);
+    if (oldStyle) {
+      const types = this.paramTypes(f);
+      const fields = [...params.map((p, i) => (types[i] === 'string' ? `const char *${p};` : `long ${p};`)), ret === 'string' ? 'char *__retvalue;' : 'long __retvalue;'];
+      const inits = [...params.map((p) => `a_${p}`), ret === 'string' ? '__ret' : '0'];
+      w.line(`struct { ${fields.join(' ')} } __this = { ${inits.join(', ')} }, *THIS __maybe_unused = &__this;`);
+    }
     const defs = [
       '#define CONTEXT c',
       ...params.map((p) => `#define STAP_ARG_${p} (a_${p})`),
-      ret === 'string' ? '#define STAP_RETVALUE __ret' : '#define STAP_RETVALUE __retval',
+      ret === 'string' ? '#define STAP_RETVALUE __ret' : oldStyle ? '#define STAP_RETVALUE (THIS->__retvalue)' : '#define STAP_RETVALUE __retval',
       ret === 'string'
         ? '#define STAP_RETURN(v) do { strscpy(__ret, (v), TAP_MAXSTRINGLEN); goto __out; } while (0)'
-        : '#define STAP_RETURN(v) do { __retval = (long)(v); goto __out; } while (0)',
+        : `#define STAP_RETURN(v) do { STAP_RETVALUE = (long)(v); goto __out; } while (0)`,
       '#define STAP_ERROR(...) do { tap_error(c, __VA_ARGS__); goto __out; } while (0)',
       '#define STAP_WARN(...) tap_warn(__VA_ARGS__)',
       // abort(): the runtime has no "stop without end probes" yet, so this is exit() plus leaving the function.
@@ -610,6 +619,7 @@ class Translator {
     w.raw(code.code);
     w.line('}');
     w.raw('__out: __attribute__((unused));');
+    if (oldStyle && ret !== 'string') w.line('__retval = THIS->__retvalue;');
     w.raw(defs.map((d) => `#undef ${d.split(/[ (]/)[1]}`).join('\n'));
     w.line(ret === 'string' ? 'return;' : 'return __retval;');
     w.close();
@@ -650,6 +660,18 @@ class Translator {
         break;
       }
       case 'if': {
+        // `if (@defined($x))` is decided for this probe point: only the branch taken is translated
+        // (the other may name variables this point does not have).
+        const decided = this.definedCond(ctx, s.cond);
+        if (decided !== undefined) {
+          const taken = decided ? s.then : s.else;
+          if (taken) {
+            w.open('');
+            this.body(ctx, taken);
+            w.close();
+          }
+          break;
+        }
         const cond = this.expr(ctx, s.cond);
         w.open(`if (${cond})`);
         this.body(ctx, s.then);
@@ -984,6 +1006,8 @@ class Translator {
       case 'assign':
         return this.assign(ctx, e, discard);
       case 'ternary': {
+        const decided = this.definedCond(ctx, e.cond);
+        if (decided !== undefined) return this.expr(ctx, decided ? e.then : e.else);
         const ty = this.typeOf(ctx, e);
         const cond = this.expr(ctx, e.cond);
         const t = ty === 'string' ? ctx.frame.strTemp() : ctx.frame.longTemp();
@@ -1016,15 +1040,27 @@ class Translator {
         return this.targetVar(ctx, e);
       case 'entry':
         return this.entryValue(ctx, e, e.operand);
-      case 'embedded':
-        throw new Unsupported('embedded C in an expression', e.span);
+      case 'embedded': {
+        // Guru mode's `%{ C %}` as an expression (pass 2 allowed it only with -g): a long, or a
+        // string with /* string */. CONTEXT is the probe context, as in embedded functions.
+        const code = e.code.trim() || '0';
+        if (this.typeOf(ctx, e) === 'string') {
+          const t = ctx.frame.strTemp();
+          w.line(`{ struct tap_context *CONTEXT __maybe_unused = c; strscpy(${t}, (const char *)(${code}), TAP_MAXSTRINGLEN); }`);
+          return t;
+        }
+        const t = ctx.frame.longTemp();
+        w.line(`{ struct tap_context *CONTEXT __maybe_unused = c; ${t} = (long)(${code}); }`);
+        return t;
+      }
       case 'cast':
         return this.castExpr(ctx, e);
       case 'contextVars':
         return this.contextVars(ctx, e);
+      case 'defined':
+        return this.definedHere(ctx, e.operand) ? '1L' : '0L';
       case 'atVar':
       case 'autocast':
-      case 'defined':
       case 'perf':
       case 'probewrite':
       case 'const':
@@ -1041,7 +1077,7 @@ class Translator {
     if (p && (p.family === 'kernel.function' || p.family === 'kprobe.function')) return this.functionTarget(ctx, e, p);
     if (!p || p.family !== 'kernel.trace') throw new Unsupported(`$${e.name}: target variables are available in kernel.function and kernel.trace probes`, e.span);
     const args = this.tracepointArgsOf(p);
-    if (args?.args.some((a) => a.name === e.name)) {
+    if (args?.args.some((a) => a.name === e.name) && (ctx.tpArgs || !this.opts.kernel?.tracepoints.get(`${p.detail['system']}:${p.detail['event']}`)?.fields.some((f) => f.name === e.name))) {
       // A TP_PROTO argument (stap's tracepoint variables): the probe is attached to the tracepoint itself.
       this.setLast(ctx, cString(`identifier '$${e.name}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
       if (e.pretty) return this.prettyTarget(ctx, e, args.btf, (want) => resolveTracepointTarget(args, e.name, e.components, want));
@@ -1073,6 +1109,48 @@ class Translator {
     return `tap_tp_field(c, ${f.offset}, ${f.size}, ${f.signed ? 1 : 0})`;
   }
 
+  /** `@defined(X)` / `!@defined(X)` (also `&&`/`||` of them): its value at this probe point, else undefined. */
+  private definedCond(ctx: UnitCtx, e: Expr): boolean | undefined {
+    if (e.kind === 'defined') return this.definedHere(ctx, e.operand);
+    if (e.kind === 'unary' && e.op === '!') {
+      const v = this.definedCond(ctx, e.operand);
+      return v === undefined ? undefined : !v;
+    }
+    if (e.kind === 'binary' && (e.op === '&&' || e.op === '||')) {
+      const a = this.definedCond(ctx, e.left);
+      const b = this.definedCond(ctx, e.right);
+      if (a === undefined || b === undefined) return undefined;
+      return e.op === '&&' ? a && b : a || b;
+    }
+    return undefined;
+  }
+
+  /** Whether a target expression resolves at this probe point (stap's @defined). */
+  private definedHere(ctx: UnitCtx, x: Expr): boolean {
+    const p = ctx.probe;
+    if (x.kind === 'cast') {
+      const btf = modelBtf(this.opts.kernel);
+      return !!btf && resolveCast(btf, x.type, x.components).ok;
+    }
+    if (x.kind === 'contextVars') return !!p && isFunctionFamily(p.family);
+    if (x.kind === 'atVar') return false;
+    if (x.kind !== 'target') return true;
+    if (!p) return false;
+    if (p.family === 'procfs') return x.name === 'value';
+    if (isFunctionFamily(p.family)) {
+      const btf = modelBtf(this.opts.kernel);
+      if (!btf) return false;
+      const wantAddress = x.pretty > 0 || x.addressOf;
+      return resolveTarget(btf, String(p.detail['function']), p.isReturn && x.name === 'return', x.name, x.components, wantAddress).ok;
+    }
+    if (p.family === 'kernel.trace') {
+      const args = this.tracepointArgsOf(p);
+      if (args?.args.some((a) => a.name === x.name)) return resolveTracepointTarget(args, x.name, x.components, x.pretty > 0 || x.addressOf).ok;
+      return !x.components.length && !!this.opts.kernel?.tracepoints.get(`${p.detail['system']}:${p.detail['event']}`)?.fields.some((f) => f.name === x.name);
+    }
+    return false;
+  }
+
   /** The TP_PROTO arguments of a kernel.trace probe's event, from BTF (undefined without). */
   private tracepointArgsOf(p: DerivedProbe): { btf: Btf; args: BtfParam[] } | undefined {
     if (p.family !== 'kernel.trace') return undefined;
@@ -1083,9 +1161,14 @@ class Translator {
   private usesTracepointArgs(u: Unit, p: DerivedProbe): { btf: Btf; args: BtfParam[] } | undefined {
     const args = this.tracepointArgsOf(p);
     if (!args) return undefined;
+    // A name that is also a numeric field of the trace record reads the same value either way: it
+    // keeps the perf attachment, so format-only fields ($id in sys_exit) can be read beside it.
+    const fields = this.opts.kernel?.tracepoints.get(`${p.detail['system']}:${p.detail['event']}`)?.fields ?? [];
     let uses = false;
     walkUnit(u, (e) => {
-      if (e.kind === 'target' && args.args.some((a) => a.name === e.name)) uses = true;
+      if (e.kind !== 'target' || !args.args.some((a) => a.name === e.name)) return;
+      const f = fields.find((x) => x.name === e.name);
+      if (!f || e.components.length || e.pretty || e.addressOf || /^__data_loc\b|\[\d*\]$/.test(f.decl)) uses = true;
     });
     return uses ? args : undefined;
   }
@@ -1358,6 +1441,11 @@ class Translator {
       w.line(`strscpy(${t}, ${a}, TAP_MAXSTRINGLEN);`);
       w.line(`tap_strcat(${t}, ${b});`);
       return t;
+    }
+    // stap folds `0 * X` when X has no effects; a `/* pure */` embedded expression then never reaches the compiler.
+    if (e.op === '*' && [e.left, e.right].some((x) => x.kind === 'number' && x.value === 0n)) {
+      const other = e.left.kind === 'number' && e.left.value === 0n ? e.right : e.left;
+      if (!this.hasEffects(other) && isPureEmbedded(other)) return '0L';
     }
     const lt = this.typeOf(ctx, e.left);
     const [a, b] = this.operands(ctx, [e.left, e.right]) as [string, string];
@@ -1799,7 +1887,8 @@ class Translator {
       } catch (e) {
         if (!(e instanceof Unsupported)) throw e;
         const decl = p.unit.bodies[0]?.span;
-        this.problems.push({ message: `${p.derived.point}: ${e.message}`, span: decl });
+        // The handler already said so (a probe family not built): once is enough.
+        if (!this.problems.some((x) => x.message === e.message)) this.problems.push({ message: `${p.derived.point}: ${e.message}`, span: decl });
       }
     });
     w.line('static const struct tap_probe tap_probes[] = {');
@@ -1866,7 +1955,7 @@ class Translator {
         f.push('.kind = TAP_PROBE_KPROBE', `.addr = ${String(det['address'])}UL`);
         break;
       default:
-        throw new Unsupported(`${d.family} probes are not built yet`, undefined);
+        throw new Unsupported(unbuiltFamily(d.family), undefined);
     }
     return `\t{ ${[...f, `.handler = ${handler}`, `.pp = ${pp}`, `.locks = ${locks}`, `.nlocks = ${nlocks}`].join(', ')} },`;
   }
@@ -1971,6 +2060,20 @@ class Translator {
     w.line('};');
 
   }
+}
+
+/** Probe families pass 3 can emit a probe-table row for. */
+const PROBE_FAMILIES_BUILT = new Set(['begin', 'end', 'error', 'never', 'timer', 'timer.profile', 'kernel.function', 'kprobe.function', 'kernel.trace', 'kernel.statement']);
+
+function unbuiltFamily(family: string): string {
+  return `${family} probes are not supported by tapsh yet: the runtime has no ${family === 'procfs' ? '/proc files for scripts' : `${family} probe points`}; remove the probe or run the script with SystemTap`;
+}
+
+/** Whether every embedded-C piece in `e` is marked `/* pure *\/` (and there is at least one). */
+function isPureEmbedded(e: Expr): boolean {
+  if (e.kind === 'embedded') return e.pragmas.includes('pure') || /\/\*\s*pure\s*\*\//.test(e.code);
+  const kids = exprChildren(e).filter((x): x is Expr => !!x);
+  return kids.length > 0 && kids.every(isPureEmbedded);
 }
 
 function isFunctionFamily(f: string): boolean {

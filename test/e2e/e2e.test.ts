@@ -174,6 +174,21 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     expect(tp.err).toContain("semantic error: write to tracepoint variable '$p' not permitted; need stap -g");
   });
 
+  it('runs @defined per probe point, embedded C expressions and old-style THIS-> embedded functions (-g)', async () => {
+    const r = await tapsh(['-g', '-c', 'cat /etc/passwd >/dev/null', '-e', [
+      'function old:long(a:long, s:string) %{ /* unmangled */ THIS->__retvalue = THIS->a * 2 + strlen(THIS->s); %}',
+      'probe kernel.function("do_sys_openat2") { if (execname() == "cat") { d = @defined($how) + @defined($nope) * 10 + @defined($how->flags) * 100',
+      '  if (@defined($nope)) println($nope) else printf("defined %d\\n", d); exit() } }',
+      'probe begin { printf("%d %s %d %d\\n", %{ 6 * 7 %}, %{ /* string */ "from C" %}, old(20, "abc"), 0 * %{ /* pure */ NOT-C %}) }',
+    ].join('\n')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.toString()).toBe('42 from C 43 0\ndefined 101\n');
+    const procfs = await tapsh(['-p4', '-e', 'probe procfs("x").read { $value = "v" }']);
+    expect(procfs.code).toBe(1);
+    expect(procfs.err).toContain('procfs probes are not supported by tapsh yet');
+    expect(procfs.err).not.toMatch(/internal error|at .*\.js:\d+/);
+  });
+
   it('reads through @cast on a pointer held as a number', async () => {
     const r = await tapsh(['-c', 'sh -c "true & wait"', '-e',
       'global seen; probe kernel.function("wake_up_new_task") { if (seen++ == 0) { p = $p; printf("%d %s %d\\n", @cast(p, "struct task_struct")->pid == $p->pid, kernel_string(@cast(p, "task_struct", "kernel")->comm), @cast(p, "task_struct")->parent->pid == pid()) } }']);
