@@ -59,6 +59,17 @@ function fieldValue(kind: FieldKind, raw: string): string {
  */
 const DECODERS: Readonly<Record<string, (x: string, v: (name: string) => string | undefined) => string>> = {
   dfd_str: (x) => `_dfd_str(${x})`,
+  dirfd_str: (x) => `_dfd_str(${x})`,
+  newdfd_str: (x) => `_dfd_str(${x})`,
+  olddfd_str: (x) => `_dfd_str(${x})`,
+  sig_str: (x) => `_signal_name(${x})`,
+  timeout_str: (x) => `_struct_timespec_u(${x}, 1)`,
+  tsp_str: (x) => `_struct_timespec_u(${x}, 1)`,
+  req_str: (x) => `_struct_timespec_u(${x}, 1)`,
+  tz_str: (x) => `_struct_timezone_u(${x})`,
+  act_str: (x) => `_struct_sigaction_u(${x})`,
+  set_str: (x) => `_stp_sigset_u(${x})`,
+  sched_attr_str: (x) => `_struct_sched_attr_u(${x})`,
   'open:flags_str': (x) => `_sys_open_flag_str(${x})`,
   'openat:flags_str': (x) => `_sys_open_flag_str(${x})`,
   'open_by_handle_at:flags_str': (x) => `_sys_open_flag_str(${x})`,
@@ -196,8 +207,8 @@ const COMPUTED: Readonly<Record<string, Readonly<Record<string, (v: (name: strin
   nanosleep: { req_str: (v) => `_struct_timespec_u(${v('req_uaddr')}, 1)` },
   clock_nanosleep: { req_str: (v) => `_struct_timespec_u(${v('req_uaddr')}, 1)` },
   write: { buf_str: (v) => `user_buffer_quoted(${v('buf_uaddr')}, ${v('count')}, 50)` },
-  execve: { args: (v) => `__get_argv(${v('__argv')}, 0)`, env_str: (v) => `__count_envp(${v('__envp')})` },
-  execveat: { args: (v) => `__get_argv(${v('__argv')}, 0)`, env_str: (v) => `__count_envp(${v('__envp')})` },
+  execve: { args: (v) => `__get_argv(${v('__argv')}, 0)`, env_str: (v) => `__get_argv(${v('__envp')}, 0)` },
+  execveat: { args: (v) => `__get_argv(${v('__argv')}, 0)`, env_str: (v) => `__get_argv(${v('__envp')}, 0)` },
   connect: {
     uaddr_af: (v) => `_struct_sockaddr_u_sa_family(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
     uaddr_ip: (v) => `_struct_sockaddr_u_ip_addr(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
@@ -213,7 +224,7 @@ const ARGSTR: Readonly<Record<string, (v: (name: string) => string | undefined) 
   openat: (v) => `(${v('flags')} & 64) ? sprintf("%s, %s, %s, %#o", ${v('dfd_str')}, ${v('filename')}, ${v('flags_str')}, ${v('mode')}) : sprintf("%s, %s, %s", ${v('dfd_str')}, ${v('filename')}, ${v('flags_str')})`,
   read: (v) => `sprintf("%d, %p, %u", ${v('fd')}, ${v('buf_uaddr')}, ${v('count')})`,
   write: (v) => `sprintf("%d, %s, %u", ${v('fd')}, ${v('buf_str')}, ${v('count')})`,
-  execve: (v) => `sprintf("%s %s %s", ${v('filename')}, ${v('args')}, ${v('env_str')})`,
+  execve: (v) => `sprintf("%s, %s, %s", ${v('filename')}, ${v('args')}, ${v('env_str')})`,
   clone: (v) => `sprintf("%s, %p, %p, %p", __fork_flags(${v('clone_flags')}), ${v('stack_start')}, ${v('parent_tid_uaddr')}, ${v('child_tid_uaddr')})`,
   mmap2: (v) => `sprintf("%p, %u, %s, %s, %d, %d", ${v('start')}, ${v('length')}, ${v('prot_str')}, ${v('flags_str')}, ${v('fd')}, ${v('pgoffset')})`,
   kill: (v) => `sprintf("%d, %s", ${v('pid')}, ${v('sig_name')})`,
@@ -263,6 +274,8 @@ interface Assignment {
   readonly expr: string;
   /** How argstr shows it: bound to an argument (string, pointer, number), or decoded/computed. */
   readonly shape: 'string' | 'pointer' | 'number' | 'derived';
+  /** Position of the argument it is bound to (argstr lists arguments in call order). */
+  readonly pos: number;
 }
 
 /**
@@ -274,10 +287,10 @@ export function syscallVariables(s: SyscallShape, wanted: readonly string[] | un
   const fields = argumentFields(s);
   const out: Assignment[] = [];
   const have = new Set<string>();
-  const set = (name: string, expr: string, shape: Assignment['shape']): void => {
+  const set = (name: string, expr: string, shape: Assignment['shape'], pos = -1): void => {
     if (have.has(name)) return;
     have.add(name);
-    out.push({ name, expr, shape });
+    out.push({ name, expr, shape, pos });
   };
   /** Raw field values by `__FIELD`, and the pointer behind each string variable (for `X_unquoted`). */
   const hidden = new Map<string, string>(fields.map((f) => ['__' + f.name, raw(f)]));
@@ -285,10 +298,11 @@ export function syscallVariables(s: SyscallShape, wanted: readonly string[] | un
   const bindField = (name: string, f: TracepointField): void => {
     used.add(f);
     const kind = fieldKind(f);
+    const pos = fields.indexOf(f);
     if (kind === 'string' && !name.endsWith('_uaddr')) {
-      set(name, `user_string_quoted(${raw(f)})`, 'string');
+      set(name, `user_string_quoted(${raw(f)})`, 'string', pos);
       hidden.set(name, raw(f));
-    } else set(name, fieldValue(kind, raw(f)), kind === 'pointer' || kind === 'string' ? 'pointer' : 'number');
+    } else set(name, fieldValue(kind, raw(f)), kind === 'pointer' || kind === 'string' ? 'pointer' : 'number', pos);
   };
   const byName = new Map(fields.map((f) => [f.name, f]));
   const vars = wanted ?? fields.map((f) => (fieldKind(f) === 'pointer' ? `${f.name}_uaddr` : f.name));
@@ -347,7 +361,7 @@ function argstrExpr(s: SyscallShape, vars: readonly Assignment[], raw: (f: Trace
     if (!missing) return text;
   }
   const parts: { fmt: string; expr: string }[] = [];
-  for (const a of vars) {
+  for (const a of [...vars].sort((x, y) => x.pos - y.pos)) {
     if (a.shape === 'derived') continue;
     const decoded = have.has(a.name + '_str') ? a.name + '_str' : a.name === 'sig' && have.has('sig_name') ? 'sig_name' : undefined;
     if (decoded) parts.push({ fmt: '%s', expr: decoded });
