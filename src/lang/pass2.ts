@@ -61,16 +61,19 @@ export function checkTapsetLibrary(input: Omit<ElaborateScriptInput, 'text' | 'f
 }
 
 /**
- * `-l PATTERN` / `-L PATTERN`: the probe points PATTERN resolves to, one per line, sorted. With
- * `withVars`, tracepoints list their fields as stap's -L does (`$name:type`).
+ * `-l PATTERN` / `-L PATTERN`: the probe points PATTERN resolves to, one per line, sorted; a point
+ * reached through a probe alias is listed as the alias. With `withVars`, as stap's -L: an alias's
+ * variables (`name:type`), then the point's target variables (`$name:type`).
  */
 export function listProbePoints(pattern: string, input: Omit<ElaborateScriptInput, 'text' | 'fileName'>, withVars: boolean): { lines: string[]; diagnostics: Diagnostic[]; sources: Map<string, string> } {
   const r = elaborateScript({ ...input, text: `probe ${pattern} {}`, fileName: '<pattern>', unoptimized: true, suppressWarnings: true, warningsAreErrors: false });
   if (!r.resolved) return { lines: [], diagnostics: r.diagnostics, sources: r.sources };
   const lines = new Set<string>();
-  for (const { derived } of r.resolved.probes) {
+  for (const { derived, unit } of r.resolved.probes) {
+    // Through an alias, stap lists the alias (with the suffix written) and, for -L, the variables its body sets.
+    const aliasVars = withVars && derived.listed ? [...unit.locals.values()].filter((v) => v.scope === 'local' && v.writes > 0).map((v) => `${v.name}:${r.resolved!.types.vars.get(v)?.value ?? 'unknown'}`) : [];
     const vars = withVars ? pointVariables(derived, input.kernelModel) : [];
-    lines.add([derived.point, ...vars].join(' '));
+    lines.add([derived.listed ?? derived.point, ...aliasVars, ...vars].join(' '));
   }
   return { lines: [...lines].sort(), diagnostics: r.diagnostics, sources: r.sources };
 }

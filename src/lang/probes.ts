@@ -28,6 +28,8 @@ export interface DerivedProbe {
   /** The point as written in the probe declaration and the aliases it went through. */
   readonly written: string;
   readonly via: readonly string[];
+  /** What `-l` shows, as stap does: the probe alias the written point matched (with its suffix), else the resolved point. */
+  readonly listed?: string;
   /** Whether the derived point is a function-return probe (for `@entry`, `$return`). */
   readonly isReturn: boolean;
   /** True when no kernel model was available to check the point against. */
@@ -123,6 +125,7 @@ interface Partial_ {
   readonly conditions: readonly Expr[];
   readonly written: string;
   readonly via: readonly string[];
+  readonly listed?: string;
 }
 
 /**
@@ -144,7 +147,9 @@ function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: D
     const under = ctx.aliases(prefix[0]!.name).filter((a) => a.name.length > prefix.length && aliasPrefixMatch(prefix, a.name));
     if (under.length > 0) {
       const out: DerivedProbe[] = [];
-      for (const a of under) out.push(...deriveFlat(a.name, base, ctx, [], depth, at, hard));
+      // Each name once: deriving a name uses every alias of that name (a name can have several definitions).
+      const names = new Map(under.map((a) => [pointText(a.name), a.name]));
+      for (const name of names.values()) out.push(...deriveFlat(name, base, ctx, [], depth, at, hard));
       return out;
     }
   }
@@ -166,6 +171,7 @@ function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: D
             conditions: target.condition ? [...base.conditions, target.condition] : base.conditions,
             written: base.written,
             via: [...base.via, aliasName],
+            listed: base.listed ?? pointText([...a.name, ...flat.slice(a.name.length)]),
           };
           const targetErrs: Diagnostic[] = [];
           const derived = deriveFlat([...tflat, ...suffix], next, ctx, targetErrs, depth + 1, at, target.optional ? [] : hard);
@@ -196,7 +202,7 @@ const BUILTIN_HEADS = new Set(['begin', 'end', 'error', 'never', 'timer', 'kerne
 function deriveBuiltin(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: Diagnostic[], at: ProbePoint): DerivedProbe[] {
   const names = flat.map((c) => c.name);
   const make = (family: ProbeFamily, detail: Record<string, string | number | boolean>, point = pointText(flat), isReturn = false, unverified = false): DerivedProbe => ({
-    point, family, detail, bodies: base.bodies, conditions: base.conditions, written: base.written, via: base.via, isReturn, unverified,
+    point, family, detail, bodies: base.bodies, conditions: base.conditions, written: base.written, via: base.via, listed: base.listed, isReturn, unverified,
   });
   const fail = (code: 'TS4010' | 'TS4013' | 'TS4014' | 'TS4015', args: (string | number)[]): DerivedProbe[] => {
     errs.push(diag(code, at.span, args));
