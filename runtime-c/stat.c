@@ -128,17 +128,21 @@ TAP_API void tap_statdata_merge(struct tap_agg *a, const struct tap_statdata *sr
 	if (a->count == 0) {
 		a->min = src->min;
 		a->max = src->max;
-		a->avg_s = src->avg_s;
-		a->m2 = src->m2;
 	} else {
-		/* Chan et al.'s pairwise combination of two Welford states */
-		s64 n = a->count + src->count, delta = src->avg_s - a->avg_s;
-
 		a->min = min(a->min, src->min);
 		a->max = max(a->max, src->max);
-		a->avg_s += div64_s64(delta * src->count, n);
-		a->m2 += src->m2 + div64_s64(delta * delta * a->count, n) * src->count;
 	}
+	/*
+	 * @variance as stap 4.8 computes it (found from its outputs on small data sets): each
+	 * CPU's variance, truncated, times (count - 1), plus count * (its running mean - the
+	 * overall mean)^2, the overall mean being sum / count truncated; then / (count - 1).
+	 * The squares are kept expanded here (sums of n*avg and n*avg^2, wrapping like the
+	 * direct form) so CPUs merge one at a time.
+	 */
+	if (src->count >= 2)
+		a->m2 = (u64)a->m2 + (u64)div64_s64(src->m2, src->count - 1) * (u64)(src->count - 1);
+	a->avg_s = (u64)a->avg_s + (u64)src->count * (u64)src->avg_s;
+	a->avg2_s = (u64)a->avg2_s + (u64)src->count * (u64)src->avg_s * (u64)src->avg_s;
 	a->count += src->count;
 	a->sum += src->sum;
 	for (i = 0; a->buckets && i < a->hist->nbuckets; i++)
@@ -152,7 +156,7 @@ TAP_API void tap_statdata_merge(struct tap_agg *a, const struct tap_statdata *sr
 TAP_API void tap_agg_reset(struct tap_agg *a)
 {
 	a->count = a->sum = a->min = a->max = 0;
-	a->avg_s = a->m2 = 0;
+	a->avg_s = a->m2 = a->avg2_s = 0;
 	if (a->buckets)
 		memset(a->buckets, 0, a->hist->nbuckets * sizeof(long));
 }
@@ -335,7 +339,8 @@ TAP_API long tap_agg_avg(struct tap_context *c, struct tap_agg *a)
 TAP_API_EXPORT(tap_agg_avg);
 
 /**
- * tap_agg_variance - @variance: sample variance, truncated; "empty aggregate" when empty
+ * tap_agg_variance - @variance: sample variance with stap 4.8's integer arithmetic (see
+ * tap_statdata_merge); "empty aggregate" when empty
  * @c: context
  * @a: aggregate or NULL
  * @shift: unused: the shift is the variable's, set at init with tap_stat_set_shift
@@ -346,7 +351,13 @@ TAP_API long tap_agg_variance(struct tap_context *c, struct tap_agg *a, int shif
 		return 0;
 	if (a->count < 2)
 		return 0;
-	return div64_s64(a->m2, a->count - 1) >> (2 * a->hist->shift);
+	{
+		s64 mean = div64_s64((s64)((u64)a->sum << a->hist->shift), a->count);
+		u64 m2 = (u64)a->m2 + (u64)a->avg2_s - 2 * (u64)mean * (u64)a->avg_s +
+			 (u64)a->count * (u64)mean * (u64)mean;
+
+		return div64_s64((s64)m2, a->count - 1) >> (2 * a->hist->shift);
+	}
 }
 TAP_API_EXPORT(tap_agg_variance);
 
@@ -415,14 +426,30 @@ static void tap_hist_range(const struct tap_agg *a, int *plo, int *phi)
 		*phi = min(*phi, h->nbuckets - 2);
 }
 
-/**
- * tap_print_hist - print(@hist_log(s)) / print(@hist_linear(...)) in stap's exact layout
- * @c: context
- * @a: aggregate with a histogram ("empty aggregate" error when it has no data)
- */
-TAP_API void tap_print_hist(struct tap_context *c, struct tap_agg *a)
+/* Where a histogram goes: the handler's output, or a string (sprint), truncated at MAXSTRINGLEN. */
+static __printf(3, 4) void tap_hist_out(struct tap_context *c, char *dst, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	if (!dst) {
+		char line[160];
+
+		vscnprintf(line, sizeof(line), fmt, ap);
+		tap_print_str(c, line);
+	} else {
+		n = strlen(dst);
+		if (n < TAP_MAXSTRINGLEN - 1)
+			vscnprintf(dst + n, TAP_MAXSTRINGLEN - n, fmt, ap);
+	}
+	va_end(ap);
+}
+
+static void tap_hist_emit(struct tap_context *c, char *dst, struct tap_agg *a)
 {
 	static const char dashes[] = "--------------------------------------------------";
+	static const char ats[] = "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@";
 	char label[24];
 	int lo, hi, i, width = 5, cw, bar;
 	long maxc = 0, scale;
@@ -436,19 +463,60 @@ TAP_API void tap_print_hist(struct tap_context *c, struct tap_agg *a)
 	}
 	cw = tap_digits(maxc);
 	scale = maxc > 50 ? (maxc + 49) / 50 : 1;
-	tap_printf(c, "%*s |%s count\n", (long)width, "value", dashes);
+	tap_hist_out(c, dst, "%*s |%s count\n", width, "value", dashes);
 	for (i = lo; i <= hi; i++) {
 		if (!a->buckets[i] && !tap_hist_near(a->buckets, lo, hi, i)) {
 			if (i == lo || tap_hist_near(a->buckets, lo, hi, i - 1))
-				tap_printf(c, "%*s~\n", (long)width + 1, "");
+				tap_hist_out(c, dst, "%*s~\n", width + 1, "");
 			continue;
 		}
 		tap_hist_label(a->hist, i, label, sizeof(label));
 		bar = a->buckets[i] / scale;
-		tap_printf(c, "%*s |%.*s%*s %*d\n", (long)width, label, (long)bar,
-			   "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
-			   (long)(50 - bar), "", (long)cw, a->buckets[i]);
+		tap_hist_out(c, dst, "%*s |%.*s%*s %*ld\n", width, label, bar, ats, 50 - bar, "", cw, a->buckets[i]);
 	}
-	tap_print_str(c, "\n");
+	tap_hist_out(c, dst, "\n");
+}
+
+/**
+ * tap_print_hist - print(@hist_log(s)) / print(@hist_linear(...)) in stap's exact layout
+ * @c: context
+ * @a: aggregate with a histogram ("empty aggregate" error when it has no data)
+ */
+TAP_API void tap_print_hist(struct tap_context *c, struct tap_agg *a)
+{
+	tap_hist_emit(c, NULL, a);
 }
 TAP_API_EXPORT(tap_print_hist);
+
+/**
+ * tap_sprint_hist - sprint(@hist_log(s)): the same text into a string (appended to @dst,
+ * truncated at MAXSTRINGLEN as every string)
+ * @c: context
+ * @dst: a TAP_MAXSTRINGLEN string
+ * @a: aggregate with a histogram
+ */
+TAP_API void tap_sprint_hist(struct tap_context *c, char *dst, struct tap_agg *a)
+{
+	tap_hist_emit(c, dst, a);
+}
+TAP_API_EXPORT(tap_sprint_hist);
+
+/**
+ * tap_hist_bucket - @hist_log(s)[i], @hist_linear(...)[i], and `i in @hist_...(s)` (stap 4.8
+ * gives the bucket's count for both): the count in bucket @i
+ * @c: context
+ * @a: aggregate with a histogram
+ * @i: bucket index: log 0..127 (64 holds 0, 64+k holds 2^(k-1)..2^k-1, 64-k their negatives),
+ *     linear 0 (underflow), 1.. (start, start+interval, ...), last (overflow)
+ *
+ * Return: the count, or 0 with "histogram index out of range" pending.
+ */
+TAP_API long tap_hist_bucket(struct tap_context *c, struct tap_agg *a, long i)
+{
+	if (!a || !a->buckets || i < 0 || i >= a->hist->nbuckets) {
+		tap_error(c, "histogram index out of range");
+		return 0;
+	}
+	return a->buckets[i];
+}
+TAP_API_EXPORT(tap_hist_bucket);

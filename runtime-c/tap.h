@@ -355,14 +355,15 @@ struct tap_hist_spec {
  * @sum: their sum
  * @min: smallest (valid when @count > 0)
  * @max: largest
- * @avg_s: running mean scaled by 2^shift (Welford)
- * @m2: sum of squared deviations from the mean, same scale squared
+ * @avg_s: for @variance, the sum over CPUs of count * running mean (scaled by 2^shift)
+ * @avg2_s: the sum over CPUs of count * running mean squared
+ * @m2: the sum over CPUs of (count - 1) * that CPU's variance (truncated, as stap's)
  * @hist: the histogram shape
  * @buckets: hist->nbuckets counters, NULL without a histogram
  */
 struct tap_agg {
 	long count, sum, min, max;
-	s64 avg_s, m2;
+	s64 avg_s, m2, avg2_s;
 	const struct tap_hist_spec *hist;
 	long *buckets;		/* hist->nbuckets counters (NULL when no histogram) */
 };
@@ -382,6 +383,8 @@ TAP_API long tap_agg_max(struct tap_context *c, struct tap_agg *a);
 TAP_API long tap_agg_avg(struct tap_context *c, struct tap_agg *a);
 TAP_API long tap_agg_variance(struct tap_context *c, struct tap_agg *a, int shift);
 TAP_API void tap_print_hist(struct tap_context *c, struct tap_agg *a);
+TAP_API void tap_sprint_hist(struct tap_context *c, char *dst, struct tap_agg *a);
+TAP_API long tap_hist_bucket(struct tap_context *c, struct tap_agg *a, long i);
 
 /* --- maps (map.c) --- */
 enum tap_vtype {

@@ -9,6 +9,7 @@ import type { FuncSym, Resolved, Ty, Unit, VarSym } from '../lang/elaborate.js';
 import type { DerivedProbe } from '../lang/probes.js';
 import type { KernelModel, TracepointField } from '../remote/model.js';
 import { CWriter, cString } from './cwriter.js';
+import { compileRegex, regexC, RegexError, type CompiledRegex } from './regex.js';
 import { btfForFunction, isCharArray, modelBtf, resolveCast, resolveTarget, modelTracepointTargets, resolveTracepointTarget, type Resolution, type TargetPlan } from '../btf/targets.js';
 import { Btf, BtfKind, type BtfParam } from '../btf/btf.js';
 
@@ -146,6 +147,9 @@ class Translator {
   private readonly entryHandlers = new Map<number, { fn: string; struct: string }>();
   /** Probe index -> the typed tracepoint probe function of kernel.trace probes that read TP_PROTO arguments. */
   private readonly tpArgProbes = new Map<number, string>();
+  /** Regex literals (`=~`) by pattern -> their matcher's C name; the matchers' C text. */
+  private readonly regexes = new Map<string, string>();
+  private readonly regexDecls: string[] = [];
   /** Session mode: statements filling the lock specs at init. */
   private readonly sessionLockFills: string[] = [];
 
@@ -209,6 +213,7 @@ class Translator {
     const probeHandlers: string[] = [];
     for (const u of this.r.functions) this.emitUnit(u, undefined);
     this.r.probes.forEach((p, i) => probeHandlers.push(this.emitUnit(p.unit, p.derived, i)));
+    for (const r of this.regexDecls) w.raw(r);
     for (const b of this.unitBodies) w.raw(b);
     this.emitProbeTable(probeHandlers);
     this.emitScript();
@@ -793,8 +798,38 @@ class Translator {
     w.line(';');
   }
 
+  /** `foreach (j in @hist_log(s))`: every bucket index in order (stap 4.8), `j-` backwards, with `limit`. */
+  private foreachHist(ctx: UnitCtx, s: ForeachStmt, h: HistOp): void {
+    const w = ctx.w;
+    if (s.keys.length !== 1 || s.value || s.slice || s.arraySort) throw new Unsupported('foreach over a histogram takes one bucket index', s.span);
+    const agg = this.aggOf(ctx, h.operand);
+    this.setLast(ctx, cString(`operator '@${h.op}' at ${h.span.file}:${h.span.line}:${h.span.col}`));
+    w.line(`if (!${agg}->buckets || !${agg}->count)`).line('\ttap_error(c, "empty aggregate");');
+    this.check(ctx);
+    const n = ctx.frame.longTemp();
+    const k = ctx.frame.longTemp();
+    w.line(`${n} = ${agg}->hist->nbuckets;`);
+    let limit: string | undefined;
+    if (s.limit) {
+      const lim = this.expr(ctx, s.limit);
+      const cnt = ctx.frame.longTemp();
+      const max = ctx.frame.longTemp();
+      w.line(`${max} = ${lim};`);
+      w.line(`${cnt} = 0;`);
+      limit = `${cnt}++ >= ${max}`;
+    }
+    const down = s.keys[0]!.sort < 0;
+    w.open(down ? `for (${k} = ${n} - 1; ${k} >= 0; ${k}--)` : `for (${k} = 0; ${k} < ${n}; ${k}++)`);
+    if (limit) w.line(`if (${limit})`).line('\tbreak;');
+    w.line(`${this.localOf(ctx, s.keys[0]!)} = ${k};`);
+    w.line(`TAP_ACTIONS(c, 1, ${ctx.errLabel});`);
+    this.body({ ...ctx, continueLabel: undefined } as UnitCtx, s.body);
+    w.close();
+  }
+
   private foreach(ctx: UnitCtx, s: ForeachStmt): void {
     const w = ctx.w;
+    if (s.array.kind === 'hist') return this.foreachHist(ctx, s, s.array);
     const g = this.globalOfIndexable(ctx, s.array);
     if (!g.isArray) throw new Unsupported(`foreach over ${g.sym.name}, which is not an array`, s.span);
     // Sort column: 0 = value, i = key i; direction +1/-1, 0 unsorted.
@@ -976,6 +1011,7 @@ class Translator {
         return g.c;
       }
       case 'index': {
+        if (e.base.kind === 'hist') return this.histBucket(ctx, e.base, e.keys, e.span);
         const g = this.globalOfIndexable(ctx, e.base);
         const keys = this.keys(ctx, g, e);
         if (g.value === 'string') {
@@ -1021,6 +1057,8 @@ class Translator {
         return t;
       }
       case 'in': {
+        // stap 4.8: `i in @hist_log(s)` is bucket i's count, as @hist_log(s)[i] is.
+        if (e.array.kind === 'hist') return this.histBucket(ctx, e.array, e.keys, e.span);
         const g = this.globalOfIndexable(ctx, e.array);
         if (e.keys.some((k) => k === null)) throw new Unsupported('`in` with a * key', e.span);
         const keys = this.keys(ctx, g, e);
@@ -1032,8 +1070,11 @@ class Translator {
         return this.statOp(ctx, e);
       case 'hist':
         throw new Unsupported('a histogram outside print()', e.span);
-      case 'regex':
-        throw new Unsupported('regular expression matching (=~) is not built yet', e.span);
+      case 'regex': {
+        const v = this.expr(ctx, e.left);
+        const fn = this.regexFunction(e.pattern.value, e.pattern.span);
+        return e.op === '=~' ? `${fn}(${v})` : `(!${fn}(${v}))`;
+      }
       case 'target':
         // In a .return probe a parameter (and anything built on it) is its value at entry, as in stap.
         if (ctx.entry && e.name !== 'return') return this.entryValue(ctx, e, e);
@@ -1107,6 +1148,23 @@ class Translator {
     }
     if (![1, 2, 4, 8].includes(f.size)) throw new Unsupported(`field ${e.name} (${f.decl}) is not a number or string`, e.span);
     return `tap_tp_field(c, ${f.offset}, ${f.size}, ${f.signed ? 1 : 0})`;
+  }
+
+  /** The C matcher of a regex literal (one per distinct pattern, tables emitted before the handlers). */
+  private regexFunction(pattern: string, span: Span): string {
+    let name = this.regexes.get(pattern);
+    if (name) return name;
+    let re: CompiledRegex;
+    try {
+      re = compileRegex(pattern);
+    } catch (err) {
+      if (err instanceof RegexError) throw new Unsupported(`regular expression ${JSON.stringify(pattern)}: ${err.message}`, span);
+      throw err;
+    }
+    name = `tap_regex_${this.regexes.size}`;
+    this.regexes.set(pattern, name);
+    this.regexDecls.push(regexC(name, pattern, re));
+    return name;
   }
 
   /** `@defined(X)` / `!@defined(X)` (also `&&`/`||` of them): its value at this probe point, else undefined. */
@@ -1691,6 +1749,18 @@ class Translator {
     return old;
   }
 
+  /** `@hist_log(s)[i]`: the count in bucket i ("histogram index out of range" outside). */
+  private histBucket(ctx: UnitCtx, h: HistOp, keys: readonly (Expr | null)[], span: Span): string {
+    if (keys.length !== 1 || !keys[0]) throw new Unsupported('a histogram takes one bucket index', span);
+    const i = this.expr(ctx, keys[0]);
+    const agg = this.aggOf(ctx, h.operand);
+    const t = ctx.frame.longTemp();
+    this.setLast(ctx, cString(`operator '@${h.op}' at ${h.span.file}:${h.span.line}:${h.span.col}`));
+    ctx.w.line(`${t} = tap_hist_bucket(c, ${agg}, ${i});`);
+    this.check(ctx);
+    return t;
+  }
+
   private aggOf(ctx: UnitCtx, operand: Expr): string {
     const w = ctx.w;
     if (operand.kind === 'symbol') {
@@ -1777,12 +1847,14 @@ class Translator {
     args.forEach((a, i) => {
       if (i > 0 && delim) this.emitPiece(ctx, dst, 'string', delim);
       if (a.kind === 'hist' || (a.kind === 'symbol' && this.isStats(ctx, a))) {
-        if (dst) throw new Unsupported('sprint of statistics', a.span);
         const operand = a.kind === 'hist' ? a.operand : a;
         const agg = this.aggOfHist(ctx, operand);
         this.setLast(ctx, this.tokenAt(e.span));
-        if (a.kind === 'hist') w.line(`tap_print_hist(c, ${agg});`);
-        else w.line(`tap_printf(c, "count=%ld sum=%ld min=%ld max=%ld avg=%ld", tap_agg_count(${agg}), tap_agg_sum(${agg}), tap_agg_min(c, ${agg}), tap_agg_max(c, ${agg}), tap_agg_avg(c, ${agg}));`);
+        const summary = `"count=%ld sum=%ld min=%ld max=%ld avg=%ld", tap_agg_count(${agg}), tap_agg_sum(${agg}), tap_agg_min(c, ${agg}), tap_agg_max(c, ${agg}), tap_agg_avg(c, ${agg})`;
+        if (a.kind === 'hist') w.line(dst ? `tap_sprint_hist(c, ${dst}, ${agg});` : `tap_print_hist(c, ${agg});`);
+        else if (dst) throw new Unsupported('print format actual argument evaluation type unsupported (sprint of a statistic: use @count, @sum, ... or a histogram)', a.span);
+        else w.line(`tap_printf(c, ${summary});`);
+        this.check(ctx);
         return;
       }
       const ty = this.typeOf(ctx, a);

@@ -14,10 +14,7 @@ if (!built) console.warn('\n*** end-to-end tests need the compiled CLI: run `npm
  * Scripts where tapsh still differs from stap, with the reason. `it.fails` keeps them honest: the
  * test fails as soon as the difference is gone, so this list can only shrink.
  */
-const KNOWN_DIFFERENCES: Record<string, string> = {
-  stats: '@variance of 1,4,...,100 is 1239 here, 1240 in stap 4.8: the runtime\'s integer algorithm is not yet stap\'s (see variance.stp)',
-  variance: 'the runtime\'s @variance differs from stap 4.8 on small integer data sets (stap: 1 3 6 20 50 50 13 1240 5741)',
-};
+const KNOWN_DIFFERENCES: Record<string, string> = {};
 
 const cache = tempDir('tapsh-e2e-cache-');
 const env = { ...process.env, TAPSH_CACHE_DIR: cache };
