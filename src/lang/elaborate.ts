@@ -456,6 +456,7 @@ class Elaborator {
         // `delete x` clears a whole array or statistic, or resets a scalar (local or global).
         if (s.target.kind === 'symbol') this.bindVar(unit, s.target, false, true, false);
         else this.resolveExpr(unit, s.target, true);
+        if (isTarget(s.target)) this.error('TS4084', s.span, ['delete']);
         return;
       case 'try':
         this.resolveStmt(unit, s.body);
@@ -781,6 +782,7 @@ class Elaborator {
         return;
       case 'crement':
         if (!isLvalue(e.operand)) this.error('TS4065', e.operand.span, [e.op]);
+        else if (isTarget(e.operand)) this.error('TS4084', e.span, [e.op]);
         this.resolveExpr(unit, e.operand, true);
         this.resolveExpr(unit, e.operand);
         return;

@@ -70,6 +70,8 @@ export function listProbePoints(pattern: string, input: Omit<ElaborateScriptInpu
   if (!r.resolved) return { lines: [], diagnostics: r.diagnostics, sources: r.sources };
   const lines = new Set<string>();
   for (const { derived, unit } of r.resolved.probes) {
+    // Only what the pattern itself resolves to: not the tapsets' own probes that came along (stap PR16730).
+    if (unit.file !== undefined) continue;
     // Through an alias, stap lists the alias (with the suffix written) and, for -L, the variables its body sets.
     const aliasVars = withVars && derived.listed ? [...unit.locals.values()].filter((v) => v.scope === 'local' && v.writes > 0).map((v) => `${v.name}:${r.resolved!.types.vars.get(v)?.value ?? 'unknown'}`) : [];
     const vars = withVars ? pointVariables(derived, input.kernelModel) : [];
