@@ -23,7 +23,7 @@ describe.skipIf(skip)('runtime-c probe kinds in the lab VM', () => {
 
   beforeAll(async () => {
     const tree = labTree();
-    const builds = ['tapsh_rt_probes', 'tapsh_rt_badprobe', 'tapsh_rt_example'].map(async (n) => (ko[n] = await buildModule(tree, n)));
+    const builds: Promise<unknown>[] = ['tapsh_rt_probes', 'tapsh_rt_badprobe', 'tapsh_rt_example'].map(async (n) => (ko[n] = await buildModule(tree, n)));
     builds.push((async () => {
       const core = await buildRuntimeObject(tree, ['MAXSTRINGLEN=256']);
       const split = await buildSplitModule(tree, 'tapsh_rt_split', core, ['MAXSTRINGLEN=256']);
