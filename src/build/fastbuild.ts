@@ -66,9 +66,20 @@ export function learnRecipe(log: string, dir: string, name: string, key: string)
   return recipe;
 }
 
-function sh(cmd: string, cwd: string): Promise<{ code: number; out: string }> {
+function sh(cmd: string, cwd: string, signal?: AbortSignal): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', cmd], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    if (signal?.aborted) return resolve({ code: 130, out: 'cancelled\n' });
+    // Its own process group, so a cancel stops the compiler the shell started, not just the shell.
+    const child = spawn('/bin/sh', ['-c', cmd], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, detached: true });
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    };
+    signal?.addEventListener('abort', kill, { once: true });
+    child.once('close', () => signal?.removeEventListener('abort', kill));
     const chunks: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => chunks.push(b));
     child.stderr.on('data', (b: Buffer) => chunks.push(b));
@@ -177,6 +188,7 @@ export async function runRecipe(
   name: string,
   link: { runtimeObject: string } | { coreSymvers: string },
   pch?: { unit?: string; mod?: string },
+  signal?: AbortSignal,
 ): Promise<{ ok: boolean; log: string }> {
   const objects = [`${dir}/tapsh_script.o`];
   let modpost = recipe.modpost;
@@ -206,9 +218,9 @@ export async function runRecipe(
   }
   let log = '';
   for (const [step, plain] of [[compile, recipe.compile], [recipe.link], [modpost], [compileMod, recipe.compileMod], [recipe.linkKo]] as [string, string?][]) {
-    let r = await sh(fill(step), tree.dir);
+    let r = await sh(fill(step), tree.dir, signal);
     // A failed compile through a PCH is redone plainly: its messages are then exactly kbuild's.
-    if (r.code !== 0 && plain && plain !== step) r = await sh(fill(plain), tree.dir);
+    if (r.code !== 0 && plain && plain !== step && !signal?.aborted) r = await sh(fill(plain), tree.dir, signal);
     log += r.out;
     if (r.code !== 0) return { ok: false, log };
   }

@@ -18,10 +18,20 @@ export class KbuildError extends Error {
 }
 
 /** Builds the module `name` from the sources (and Kbuild/Makefile) already in `dir`. */
-export async function kbuild(tree: BuildTree, dir: string, name: string, extraArgs: string[] = [], target = 'modules'): Promise<KbuildResult> {
+export async function kbuild(tree: BuildTree, dir: string, name: string, extraArgs: string[] = [], target = 'modules', signal?: AbortSignal): Promise<KbuildResult> {
   const t0 = Date.now();
   const args = ['-C', tree.dir, `M=${dir}`, '-j2', ...extraArgs, target];
-  const child = spawn('make', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  if (signal?.aborted) throw new KbuildError('', 'cancelled');
+  // make in its own process group: a cancel stops make and every compiler it started.
+  const child = spawn('make', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, detached: !!signal });
+  const kill = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
+  signal?.addEventListener('abort', kill, { once: true });
   const chunks: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => chunks.push(b));
   child.stderr.on('data', (b: Buffer) => chunks.push(b));
@@ -29,6 +39,8 @@ export async function kbuild(tree: BuildTree, dir: string, name: string, extraAr
     child.once('error', () => resolve(127));
     child.once('close', (c) => resolve(c ?? 1));
   });
+  signal?.removeEventListener('abort', kill);
+  if (signal?.aborted) throw new KbuildError('', 'cancelled');
   const log = Buffer.concat(chunks).toString('utf8');
   const ko = join(dir, target === 'modules' ? `${name}.ko` : target);
   if (code !== 0 || !existsSync(ko)) {

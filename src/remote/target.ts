@@ -50,7 +50,8 @@ export type TargetErrorCode =
   | 'UPLOAD_FAILED'
   | 'CLOSED'
   | 'LAB_FAILED'
-  | 'BUILD_TREE_MISMATCH';
+  | 'BUILD_TREE_MISMATCH'
+  | 'SESSION_BUSY';
 
 /** A failure talking to a target: says which host, which operation, and what to do. */
 export class TargetError extends Error {

@@ -18,6 +18,8 @@ export interface AppProps {
   /** Flush interval for probe output, ms. */
   frameMs?: number;
   onExit?: () => void;
+  /** `edit N`: opens the text in an editor, returns the edited text (undefined: unchanged or failed). */
+  editor?: (text: string) => Promise<string | undefined>;
 }
 
 function Line({ item }: { item: TranscriptItem }): React.ReactElement {
@@ -59,7 +61,7 @@ export function StatusBar({ status, busy, collapsed }: { status: SessionStatus; 
   );
 }
 
-export function App({ engine, subscribe, history, initial, frameMs = 100, onExit }: AppProps): React.ReactElement {
+export function App({ engine, subscribe, history, initial, frameMs = 100, onExit, editor }: AppProps): React.ReactElement {
   const [state, dispatch] = useReducer(reduce, initial, (s) => initialState(s));
   const [value, setValue] = useState('');
   const [prompt, setPrompt] = useState('stap> ');
@@ -74,8 +76,8 @@ export function App({ engine, subscribe, history, initial, frameMs = 100, onExit
         info: (text) => dispatch({ type: 'add', kind: 'info', text }),
         problem: (text) => dispatch({ type: 'add', kind: 'problem', text }),
         busy: (what) => dispatch({ type: 'busy', what }),
-      }),
-    [engine],
+      }, editor),
+    [engine, editor],
   );
 
   useEffect(
@@ -106,7 +108,18 @@ export function App({ engine, subscribe, history, initial, frameMs = 100, onExit
     setTimeout(() => exit(), 0);
   };
 
+  // Keys typed right after Enter can reach the input before it re-rendered with the cleared
+  // value: it then reports the submitted line plus the new keys. Keep only the new keys.
+  const submitted = useRef<string | undefined>(undefined);
+  const change = (v: string) => {
+    if (/[\r\n]/.test(v)) return; // a chunk with line ends: useInput below submits it line by line
+    const s = submitted.current;
+    submitted.current = undefined;
+    setValue(s !== undefined && v.length > s.length && v.startsWith(s) ? v.slice(s.length) : v);
+  };
+
   const submit = async (line: string) => {
+    submitted.current = line;
     setValue('');
     historyPos.current = undefined;
     if (line.trim()) history?.add(line);
@@ -119,11 +132,22 @@ export function App({ engine, subscribe, history, initial, frameMs = 100, onExit
   };
 
   useInput((input, key) => {
+    // Pasted text, or keys that arrived together with Enter: every complete line is an input line.
+    if (input.length > 1 && /[\r\n]/.test(input)) {
+      const lines = (value + input).split(/\r\n|\r|\n/);
+      const rest = lines.pop()!;
+      void (async () => {
+        for (const l of lines) await submit(l);
+        setValue(rest);
+      })();
+      return;
+    }
     if (key.ctrl && input === 'd') {
       if (value === '') void finish();
       return;
     }
     if (key.ctrl && input === 'c') {
+      if (state.busy === 'compiling' && controller.cancelBuild()) return;
       if (value !== '') setValue('');
       else if (controller.cancel()) setPrompt(controller.prompt());
       return;
@@ -164,7 +188,7 @@ export function App({ engine, subscribe, history, initial, frameMs = 100, onExit
         {state.quitting ? null : (
           <Box>
             <Text color="green">{prompt}</Text>
-            <TextInput value={value} onChange={setValue} onSubmit={(l) => void submit(l)} showCursor />
+            <TextInput value={value} onChange={change} onSubmit={(l) => void submit(l)} showCursor />
           </Box>
         )}
       </Box>

@@ -33,6 +33,11 @@ export class Controller {
     return this.quitting;
   }
 
+  /** Ctrl-C while an entry compiles: stops its build (it is not loaded). */
+  cancelBuild(): boolean {
+    return this.engine.cancel?.() ?? false;
+  }
+
   /** Drops a half-typed entry (Ctrl-C). */
   cancel(): boolean {
     const had = this.buffer.pending;

@@ -41,6 +41,8 @@ export interface SessionSink {
 export interface SessionEngine {
   submit(text: string): Promise<SubmitOutcome>;
   list(): EntryInfo[];
+  /** Stops the build of the entry being compiled (Ctrl-C); false when there is none. */
+  cancel?(): boolean;
   /** Brings hit and error counts up to date (before `list`). */
   refresh?(): Promise<void>;
   remove(id: number | 'all'): Promise<string>;

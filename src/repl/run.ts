@@ -59,7 +59,7 @@ export async function runInteractive(o: CliOptions, io: Io): Promise<number> {
       const { render } = await import('ink');
       const React = await import('react');
       const { App } = await import('./App.js');
-      const app = render(React.createElement(App, { engine: session, subscribe: hub.subscribe, history: new History(), initial: hub.last }), { exitOnCtrlC: false });
+      const app = render(React.createElement(App, { engine: session, subscribe: hub.subscribe, history: new History(), initial: hub.last, editor: editInEditor }), { exitOnCtrlC: false });
       await app.waitUntilExit();
     } else {
       await plain(session, hub, io, o.timeoutSeconds);
@@ -80,11 +80,20 @@ async function plain(session: LiveSession, hub: Hub, io: Io, lingerSeconds?: num
     error: (t, id) => io.err(`${id !== undefined ? `[${id}] ` : ''}ERROR: ${t}\n`),
     status: () => undefined,
   });
-  const controller = new Controller(session, {
-    echo: () => undefined,
-    info: (t) => io.out(t),
-    problem: (t) => io.err(t),
-    busy: () => undefined,
+  const controller = new Controller(
+    session,
+    {
+      echo: () => undefined,
+      info: (t) => io.out(t),
+      problem: (t) => io.err(t),
+      busy: () => undefined,
+    },
+    editInEditor,
+  );
+  // Ctrl-C (SIGINT) stops the build of the entry being compiled; otherwise it ends the session cleanly.
+  process.on('SIGINT', () => {
+    if (controller.cancelBuild()) return;
+    void controller.end();
   });
   const rl = createInterface({ input: process.stdin, terminal: false });
   for await (const line of rl) {
@@ -94,6 +103,29 @@ async function plain(session: LiveSession, hub: Hub, io: Io, lingerSeconds?: num
   // A scripted session ends with its input, unless -T asks it to keep running that long first.
   if (!controller.done && lingerSeconds) await new Promise((r) => setTimeout(r, lingerSeconds * 1000));
   if (!controller.done) await controller.end();
+}
+
+/**
+ * `edit N`: the entry's text in $VISUAL or $EDITOR (vi when neither is set), on the terminal; the
+ * edited text, or undefined when the editor failed.
+ */
+export async function editInEditor(text: string): Promise<string | undefined> {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'tapsh-edit-'));
+  const file = join(dir, 'entry.stp');
+  try {
+    writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+    const editor = process.env['VISUAL'] || process.env['EDITOR'] || 'vi';
+    // Through sh, so EDITOR may carry arguments ("code -w", "nano -w").
+    const r = spawnSync('/bin/sh', ['-c', `${editor} "$1"`, 'sh', file], { stdio: 'inherit' });
+    if (r.status !== 0) return undefined;
+    return readFileSync(file, 'utf8').replace(/\n+$/, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Prefixes each line of an entry's output with "[N] ", remembering per entry whether its last record ended a line. */

@@ -12,8 +12,8 @@ import { renderDiagnostics } from '../lang/pass1.js';
 import { elaborateScript, type ElaborateScriptInput } from '../lang/pass2.js';
 import type { KernelModel } from '../remote/model.js';
 import type { LiveStream, Target } from '../remote/target.js';
-import { shellQuote } from '../remote/target.js';
-import { RecordDecoder, RecordKind } from '../run/records.js';
+import { shellQuote, TargetError } from '../remote/target.js';
+import { ModuleState, RecordDecoder, RecordKind, stateOf } from '../run/records.js';
 import { translate } from '../translate/translate.js';
 import { cacheDir } from '../util/cache.js';
 import type { EntryInfo, EntryKind, SessionEngine, SessionSink, SessionStatus, SubmitOutcome } from './engine.js';
@@ -82,7 +82,7 @@ export interface EntryTimings {
  * (the compiler, objtool, modpost and ld commands kbuild would run, no make) when one has been
  * learned for this tree and -D set, else through make.
  */
-async function buildHandler(tree: BuildTree, core: { symvers: string }, name: string, c: string, defines: string[]): Promise<{ ko: string; fast: boolean }> {
+async function buildHandler(tree: BuildTree, core: { symvers: string }, name: string, c: string, defines: string[], signal?: AbortSignal): Promise<{ ko: string; fast: boolean }> {
   const dir = join(cacheDir('session'), `${name}-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -91,7 +91,8 @@ async function buildHandler(tree: BuildTree, core: { symvers: string }, name: st
   if (recipe) {
     writeFileSync(join(dir, 'tapsh_script.c'), c);
     const [unit, mod] = await Promise.all([ensurePch(recipe, tree, 'unit'), ensurePch(recipe, tree, 'mod')]);
-    const r = await runRecipe(recipe, tree, dir, name, { coreSymvers: core.symvers }, { unit, mod });
+    const r = await runRecipe(recipe, tree, dir, name, { coreSymvers: core.symvers }, { unit, mod }, signal);
+    if (signal?.aborted) throw new CancelledError();
     if (r.ok) {
       // Only the code is loaded: without debug info the upload is a few kilobytes.
       await stripDebug(join(dir, `${name}.ko`));
@@ -103,8 +104,9 @@ async function buildHandler(tree: BuildTree, core: { symvers: string }, name: st
   writeFileSync(join(dir, `${name}.c`), c);
   writeFileSync(join(dir, 'Kbuild'), `obj-m += ${name}.o\nccflags-y += ${ccflags(defines)}\nKBUILD_EXTRA_SYMBOLS := ${core.symvers}\n`);
   try {
-    await kbuild(tree, dir, name, [`KBUILD_EXTRA_SYMBOLS=${core.symvers}`]);
+    await kbuild(tree, dir, name, [`KBUILD_EXTRA_SYMBOLS=${core.symvers}`], 'modules', signal);
   } catch (e) {
+    if (signal?.aborted) throw new CancelledError();
     if (e instanceof KbuildError) throw compileError(e.log, `${name}.c`);
     throw e;
   }
@@ -129,6 +131,13 @@ async function learnRecipe(tree: BuildTree, defines: string[], o: LiveSessionOpt
   await buildModule({ name, c: t.c, defines }, tree);
   const learnt = loadRecipe(recipeKey(tree, await runtimeObject(tree, defines)));
   if (learnt) await Promise.all([ensurePch(learnt, tree, 'unit'), ensurePch(learnt, tree, 'mod')]);
+}
+
+/** A build stopped by Ctrl-C: nothing was loaded. */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+  }
 }
 
 /** What pass 2 tells about an entry's globals, to check against the session's. */
@@ -169,6 +178,8 @@ export class LiveSession implements SessionEngine {
   private poller: NodeJS.Timeout | undefined;
   private recipeReady: Promise<void> = Promise.resolve();
   private verbose = 0;
+  /** The handler build in progress, which Ctrl-C stops. */
+  private building: AbortController | undefined;
   /** Timings of the last handler built and loaded. */
   lastTimings: EntryTimings | undefined;
   private polling: Promise<void> | undefined;
@@ -217,6 +228,15 @@ export class LiveSession implements SessionEngine {
             else o.sink.error(text, id);
             break;
           }
+          case RecordKind.State:
+            // The SysRq key or /proc/sysrq-trigger disarmed the core: say so, and show it.
+            if (stateOf(r).state === ModuleState.Disarmed && !s.disarmed) {
+              s.disarmed = true;
+              s.status = { ...s.status, disarmed: true, armed: 0 };
+              o.sink.warning('emergency disarm: every probe of the session is unregistered (SysRq or the disarm command). Quit to unload.');
+              o.sink.status(s.status);
+            }
+            break;
           case RecordKind.Dropped:
             s.status = { ...s.status, dropped: s.status.dropped + Number(r.payload.readBigUInt64LE(0)) };
             o.sink.status(s.status);
@@ -273,7 +293,11 @@ export class LiveSession implements SessionEngine {
       allowFailure: true,
       timeoutMs: 120_000,
     });
-    if (r.code !== 0) throw new Error(`could not load ${name}: ${r.stderr.toString().trim() || `insmod exit ${r.code}`}`);
+    const why = r.stderr.toString().trim() || `insmod exit ${r.code}`;
+    if (r.code !== 0 && name === this.coreName && /File exists/.test(why))
+      throw new TargetError('SESSION_BUSY', this.o.target.name, 'start the session core', `another tapsh session is running on ${this.o.target.name} (its module ${name} is loaded)`,
+        `Quit that session first (or unload it there with: rmmod $(lsmod | awk '/^tapsh_e/{print $1}') ${name}).`);
+    if (r.code !== 0) throw new Error(`could not load ${name}: ${why}`);
   }
 
   private functionText(except: readonly string[] = []): string {
@@ -282,21 +306,13 @@ export class LiveSession implements SessionEngine {
 
   async submit(text: string): Promise<SubmitOutcome> {
     const submitted = performance.now();
+    if (this.disarmed) return { diagnostics: 'The session is disarmed: its core accepts no more probes. Quit (Ctrl-D) and start a new session.\n' };
     const id = this.next;
     const declared = [...new Set([...this.sessionGlobals.keys(), ...this.declared])];
     const prelude = (declared.length ? `global ${declared.join(', ')}\n` : '');
     const newFunctions = [...text.matchAll(/\bfunction\s+([A-Za-z_]\w*)/g)].map((m) => m[1]!);
-    const attempt = (body: string) =>
-      elaborateScript({
-        ...this.o.frontEnd,
-        text: `${prelude}${this.functionText(newFunctions)}\n${body}\n`,
-        fileName: `entry ${id}`,
-        // Optimized like a script: globals and functions this entry does not use are not its own.
-        unoptimized: false,
-        suppressWarnings: true,
-        warningsAreErrors: false,
-        kernelModel: this.o.model,
-      });
+    const redefined = newFunctions.filter((f) => this.functions.has(f));
+    const attempt = (body: string) => this.elaborateEntry(`${prelude}${this.functionText(newFunctions)}\n${body}\n`, id);
     let wrapped = false;
     let r = attempt(text);
     // Not declarations? Then a statement list run once: `print(@hist_log(lat))`, `delete cnt`.
@@ -316,7 +332,7 @@ export class LiveSession implements SessionEngine {
       const id = this.next++;
       for (const f of fns) this.functions.set(f, { entry: id, text });
       this.entries.push({ id, text, kind: fns.length ? 'function' : 'global', state: 'done', hits: 0, errors: 0, defines: fns });
-      return { id, diagnostics: '' };
+      return { id, diagnostics: '', note: redefined.length ? await this.swapDependents(redefined) : undefined };
     }
     if (!r.resolved) {
       return { diagnostics: renderDiagnostics(errors, r.sources) };
@@ -334,8 +350,6 @@ export class LiveSession implements SessionEngine {
     }
     if (process.env['TAPSH_DEBUG']) process.stderr.write(`[session] entry ${id}: ${r.resolved.probes.length} probes, wrapped=${wrapped}\n`);
     this.next++;
-    for (const [name, t] of globalsOf(r.resolved)) if (!this.sessionGlobals.has(name)) this.sessionGlobals.set(name, { ...t, declaredIn: id });
-    for (const f of newFunctions) this.functions.set(f, { entry: id, text });
     const entry: Entry = { id, text, kind: kindOf(text, r.resolved, wrapped), state: 'armed', hits: 0, errors: 0, defines: newFunctions };
     if (r.resolved.probes.length) {
       try {
@@ -345,6 +359,11 @@ export class LiveSession implements SessionEngine {
         this.next--;
         return { diagnostics: (e as Error).message };
       }
+    }
+    // Accepted: its globals and functions are the session's from now on.
+    for (const [name, t] of globalsOf(r.resolved)) if (!this.sessionGlobals.has(name)) this.sessionGlobals.set(name, { ...t, declaredIn: id });
+    for (const f of newFunctions) this.functions.set(f, { entry: id, text });
+    if (entry.module) {
       if (wrapped) {
         // A statement list ran once, in its begin probe, while attaching: its module can go.
         await this.o.target.run(`rmmod ${entry.module}`, { allowFailure: true, timeoutMs: 60_000 });
@@ -356,8 +375,60 @@ export class LiveSession implements SessionEngine {
     this.status = { ...this.status, armed: this.entries.filter((e) => e.module && e.state === 'armed').length };
     this.o.sink.status(this.status);
     const t = this.lastTimings;
-    const note = this.verbose && t && r.resolved.probes.length ? `[${id}] passes 1-3 in ${Math.round(t.frontMs)} ms, compiled in ${Math.round(t.compileMs)} ms (${t.fast ? 'recipe' : 'make'}), uploaded and loaded in ${Math.round(t.transferLoadMs)} ms\n` : undefined;
+    let note = this.verbose && t && r.resolved.probes.length ? `[${id}] passes 1-3 in ${Math.round(t.frontMs)} ms, compiled in ${Math.round(t.compileMs)} ms (${t.fast ? 'recipe' : 'make'}), uploaded and loaded in ${Math.round(t.transferLoadMs)} ms\n` : undefined;
+    if (redefined.length) note = (note ?? '') + (await this.swapDependents(redefined, id));
     return { id, diagnostics: '', note };
+  }
+
+  /** Pass 1-2 of an entry's whole text (session prelude and functions included). */
+  private elaborateEntry(text: string, id: number) {
+    return elaborateScript({
+      ...this.o.frontEnd,
+      text,
+      fileName: `entry ${id}`,
+      // Optimized like a script: globals and functions this entry does not use are not its own.
+      unoptimized: false,
+      suppressWarnings: true,
+      warningsAreErrors: false,
+      kernelModel: this.o.model,
+    });
+  }
+
+  /**
+   * After functions were redefined: rebuilds every live probe entry that calls them (directly or
+   * through other session functions) with the new definitions, and swaps its handler module.
+   * Returns a line per entry for the transcript.
+   */
+  private async swapDependents(redefined: string[], except?: number): Promise<string> {
+    // The functions that reach a redefined one, by their text.
+    const reach = new Set(redefined);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [name, f] of this.functions) if (!reach.has(name) && [...reach].some((r) => new RegExp(`\\b${r}\\s*\\(`).test(f.text))) reach.add(name), (grew = true);
+    }
+    const calls = (text: string) => [...reach].some((r) => new RegExp(`\\b${r}\\s*\\(`).test(text.replace(/\bfunction\s+\w+/g, '')));
+    let out = '';
+    for (const e of this.entries) {
+      if (e.id === except || !e.module || e.kind !== 'probe' || !calls(e.text)) continue;
+      const declared = [...new Set([...this.sessionGlobals.keys(), ...this.declared])];
+      const r = this.elaborateEntry(`${declared.length ? `global ${declared.join(', ')}\n` : ''}${this.functionText(e.defines)}\n${e.text}\n`, e.id);
+      if (!r.resolved) {
+        out += `[${e.id}] kept its old code: with the new definitions it does not compile:\n${renderDiagnostics(r.diagnostics.filter((d) => d.severity === 'error'), r.sources)}`;
+        continue;
+      }
+      // The new handler takes the old one's module name: unload first (a moment without the entry's probes).
+      await this.o.target.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
+      try {
+        e.module = await this.buildAndLoad(r.resolved, r.sources, e.id);
+        if (e.state === 'disabled') await this.ctl(`disable ${e.id}`);
+        out += `[${e.id}] rebuilt with the new ${[...reach].filter((f) => redefined.includes(f)).join(', ')}\n`;
+      } catch (err) {
+        e.module = undefined;
+        e.state = 'failed';
+        out += `[${e.id}] failed to rebuild and is no longer loaded: ${(err as Error).message}`;
+      }
+    }
+    return out;
   }
 
   /** Translates an elaborated entry in session mode, builds its handler and loads it; returns the module name. Throws with a message for the prompt. */
@@ -369,7 +440,15 @@ export class LiveSession implements SessionEngine {
       const t0 = performance.now();
       const frontMs = t0 - submitted;
       await this.recipeReady;
-      const { ko, fast } = await buildHandler(this.o.tree, this.core, name, t.c, this.o.defines ?? []);
+      const building = new AbortController();
+      this.building = building;
+      let built: { ko: string; fast: boolean };
+      try {
+        built = await buildHandler(this.o.tree, this.core, name, t.c, this.o.defines ?? [], building.signal);
+      } finally {
+        this.building = undefined;
+      }
+      const { ko, fast } = built;
       const t1 = performance.now();
       try {
         await this.load(name, readFileSync(ko));
@@ -378,6 +457,7 @@ export class LiveSession implements SessionEngine {
       }
       this.lastTimings = { frontMs, compileMs: t1 - t0, transferLoadMs: performance.now() - t1, fast };
     } catch (e) {
+      if (e instanceof CancelledError) throw new Error(`Cancelled: the build of entry ${id} was stopped; nothing was loaded.\n`);
       const why = e instanceof KbuildError ? e.message : (e as Error).message;
       throw new Error(`entry not loaded: ${why}\n${/Invalid argument/.test(why) ? '(a global is used with another shape than the session gave it, e.g. @hist_linear bounds)\n' : ''}`);
     }
@@ -420,6 +500,13 @@ export class LiveSession implements SessionEngine {
     return collected.replace(`${sentinel}\n`, '');
   }
 
+  /** Stops the handler build in progress (Ctrl-C); false when nothing is being built. */
+  cancel(): boolean {
+    if (!this.building) return false;
+    this.building.abort();
+    return true;
+  }
+
   list(): EntryInfo[] {
     return this.entries.map(({ module: _m, defines: _d, ...info }) => info);
   }
@@ -456,9 +543,36 @@ export class LiveSession implements SessionEngine {
     return `Entry ${id} enabled.\n`;
   }
 
+  /**
+   * `edit N`: the entry keeps its number; its handler is rebuilt from the new text and swapped in.
+   * A new text that does not compile leaves the old entry as it was.
+   */
   async replace(id: number, text: string): Promise<SubmitOutcome> {
-    await this.remove(id);
-    return this.submit(text);
+    const e = this.entries.find((x) => x.id === id);
+    if (!e) return { diagnostics: `There is no entry ${id}. Type list to see them.\n` };
+    if (e.kind !== 'probe') return { diagnostics: `Entry ${id} is a ${e.kind} entry; only probe entries are edited in place (type a new definition instead).\n` };
+    const declared = [...new Set([...this.sessionGlobals.keys(), ...this.declared])];
+    const fns = [...text.matchAll(/\bfunction\s+([A-Za-z_]\w*)/g)].map((m) => m[1]!);
+    const r = this.elaborateEntry(`${declared.length ? `global ${declared.join(', ')}\n` : ''}${this.functionText(fns)}\n${text}\n`, id);
+    if (!r.resolved) return { diagnostics: renderDiagnostics(r.diagnostics.filter((d) => d.severity === 'error'), r.sources) + `Entry ${id} is unchanged.\n` };
+    for (const [name, t] of globalsOf(r.resolved)) {
+      const known = this.sessionGlobals.get(name);
+      if (known && (known.value !== t.value || known.keys.join() !== t.keys.join()))
+        return { diagnostics: `semantic error: global '${name}' is a ${describeType(known)} in this session but the new text uses it as a ${describeType(t)}\nEntry ${id} is unchanged.\n` };
+    }
+    if (e.module) await this.o.target.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
+    e.module = undefined;
+    try {
+      if (r.resolved.probes.length) e.module = await this.buildAndLoad(r.resolved, r.sources, id);
+    } catch (err) {
+      e.state = 'failed';
+      return { diagnostics: `${(err as Error).message}Entry ${id} is no longer loaded (type delete ${id}, or edit it again).\n` };
+    }
+    for (const [name, t] of globalsOf(r.resolved)) if (!this.sessionGlobals.has(name)) this.sessionGlobals.set(name, { ...t, declaredIn: id });
+    e.text = text;
+    e.defines = fns;
+    e.state = 'armed';
+    return { id, diagnostics: '' };
   }
 
   script(): string {

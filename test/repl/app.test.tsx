@@ -51,6 +51,18 @@ describe('App', () => {
     ui.unmount();
   });
 
+  it('takes pasted lines (or keys that arrived together with Enter) one line at a time', async () => {
+    const engine = new FakeEngine();
+    const ui = render(<App engine={engine} subscribe={engine.subscribe} frameMs={10} />);
+    await waitFor(() => ui.lastFrame(), /stap>/);
+    ui.stdin.write('global x\rprobe begin {\r}\rprobe end { pri');
+    await waitFor(() => ui.frames.join('\n'), /\[2\] probe begin \{/);
+    expect(ui.frames.join('\n')).toMatch(/\[1\] global x/);
+    await waitFor(() => ui.lastFrame(), /stap> probe end \{ pri/); // the unfinished last line stays in the input
+    expect(engine.entries.map((e) => e.text)).toEqual(['global x', 'probe begin {\n}']);
+    ui.unmount();
+  });
+
   it('completes probe points with Tab', async () => {
     const engine = new FakeEngine();
     const ui = render(<App engine={engine} subscribe={engine.subscribe} frameMs={10} />);

@@ -51,6 +51,19 @@ it.skipIf(skip)('builds a module through PCHs to the same code as the plain reci
     // The name macros came from the small header after the PCH: modinfo and .this_module carry the module's name.
     expect(execFileSync('modinfo', ['-F', 'name', withPch]).toString().trim()).toBe(name);
     expect(readFileSync(withPch).includes(Buffer.from(`${name}\0`))).toBe(true);
+
+    // Ctrl-C in the session aborts the build: the compiler is stopped, no module comes out.
+    const dir = tempDir('tapsh-pch-cancel-');
+    writeFileSync(join(dir, 'tapsh_script.c'), c);
+    const abort = new AbortController();
+    const t0 = Date.now();
+    const pending = runRecipe(recipe!, tree, dir, name, { runtimeObject: await runtimeObject(tree, []) }, undefined, abort.signal);
+    setTimeout(() => abort.abort(), 50);
+    const cancelled = await pending;
+    expect(cancelled.ok).toBe(false);
+    expect(existsSync(join(dir, `${name}.ko`))).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(execFileSync('sh', ['-c', `pgrep -f '${dir}/[t]apsh_script[.]c' || true`]).toString().trim()).toBe('');
   } finally {
     delete process.env['TAPSH_CACHE_DIR'];
   }
