@@ -201,7 +201,7 @@ export function resolveTarget(vmlinux: Btf, fn: string, isReturn: boolean, name:
  * `@cast(ADDR, "struct NAME")->member...`: ADDR (a script value) is a pointer to the named type.
  * The plan's base is the script expression itself (kind 'expr'); names may omit "struct ".
  */
-export function resolveCast(btf: Btf, typeName: string, components: readonly TargetComponent[]): Resolution {
+export function resolveCast(btf: Btf, typeName: string, components: readonly TargetComponent[], wantAddress = false): Resolution {
   const m = /^\s*(struct|union|enum)?\s*([A-Za-z_]\w*)\s*(\**)\s*$/.exec(typeName);
   if (!m) return { ok: false, message: `@cast type "${typeName}" is not a struct, union, enum or typedef name tapsh understands` };
   const kinds = m[1] === 'union' ? [BtfKind.Union] : m[1] === 'enum' ? [BtfKind.Enum, BtfKind.Enum64] : m[1] === 'struct' ? [BtfKind.Struct] : [BtfKind.Struct, BtfKind.Union, BtfKind.Typedef];
@@ -209,7 +209,7 @@ export function resolveCast(btf: Btf, typeName: string, components: readonly Tar
   if (id === undefined) return { ok: false, message: `the kernel's BTF has no type ${m[1] ? m[1] + ' ' : ''}${m[2]}` };
   if (m[3]) return { ok: false, message: `@cast to a pointer type (${typeName}) is not supported; cast to the pointed-to type` };
   // The value is the object's address.
-  return walk(btf, { kind: 'expr' }, { size: 8, signed: false }, id, `@cast(..., "${typeName}")`, components, true);
+  return walk(btf, { kind: 'expr' }, { size: 8, signed: false }, id, `@cast(..., "${typeName}")`, components, true, wantAddress);
 }
 
 function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: boolean }, typeId: number, path: string, components: readonly TargetComponent[], startAtAddress = false, wantAddress = false): Resolution {
@@ -267,6 +267,9 @@ function walk(btf: Btf, base: TargetBase, baseInfo: { size: number; signed: bool
       steps.push({ kind: 'index', index: i, elemSize: btf.sizeof(elem) || 1 });
       typeId = elem;
       atAddress = true;
+    } else if (atAddress && startAtAddress && i === 0) {
+      // @cast(p, "T")[i]: p is taken as an array of T (stap's; &@cast(0, "T")[1] is sizeof(T)).
+      steps.push({ kind: 'index', index: i, elemSize: btf.sizeof(typeId) || 1 });
     } else if (atAddress && t.kind === BtfKind.Array) {
       const elem = t.array!.elem;
       steps.push({ kind: 'index', index: i, elemSize: btf.sizeof(elem) || 1 });

@@ -1,6 +1,6 @@
 // Pass 3: translate an elaborated program into one C translation unit over runtime-c (tap.h).
 import type {
-  TargetComponent,
+  TargetComponent, TargetTail,
   ArrayIndex, Assign, Binary, Block, Call, Crement, DeleteStmt, EmbeddedCode, Expr, ForeachStmt, HistOp, Indexable,
   PrintCall, Span, StatOp, Stmt, SymbolRef, TryStmt,
 } from '../lang/ast.js';
@@ -1122,10 +1122,9 @@ class Translator {
       // A TP_PROTO argument (stap's tracepoint variables): the probe is attached to the tracepoint itself.
       this.setLast(ctx, cString(`identifier '$${e.name}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
       if (e.pretty) return this.prettyTarget(ctx, e, args.btf, (want) => resolveTracepointTarget(args, e.name, e.components, want));
-      const r = resolveTracepointTarget(args, e.name, e.components);
+      const r = resolveTracepointTarget(args, e.name, e.components, e.addressOf);
       if (!r.ok) throw new Unsupported(r.message, e.span);
-      if (e.addressOf) throw new Unsupported(`&$${e.name}: taking addresses is not built yet`, e.span);
-      return this.emitPlan(ctx, r.plan, e.components, undefined, e.span);
+      return this.addressOrValue(ctx, r.plan, e);
     }
     if (ctx.tpArgs) {
       const names = args!.args.map((a) => '$' + a.name).join(' ');
@@ -1233,22 +1232,40 @@ class Translator {
 
   /** `$arg->member[i]...` in a kernel function probe, read through the fault-tolerant accessors (BTF layout). */
   private functionTarget(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>, p: DerivedProbe): string {
-    if (e.addressOf) throw new Unsupported(`&$${e.name}: taking addresses is not built yet`, e.span);
     if (e.pretty) return this.prettyFunctionTarget(ctx, e, p);
     const btf = modelBtf(this.opts.kernel);
     if (!btf) throw new Unsupported(`$${e.name}: the kernel model has no BTF, so function arguments cannot be located`, e.span);
-    const r = resolveTarget(btf, String(p.detail['function']), p.isReturn && e.name === 'return', e.name, e.components);
+    const r = resolveTarget(btf, String(p.detail['function']), p.isReturn && e.name === 'return', e.name, e.components, e.addressOf);
     if (!r.ok) throw new Unsupported(r.message, e.span);
-    const plan = r.plan;
     this.setLast(ctx, cString(`identifier '$${e.name}' at ${e.span.file}:${e.span.line}:${e.span.col}`));
-    return this.emitPlan(ctx, plan, e.components, undefined, e.span);
+    return this.addressOrValue(ctx, r.plan, e);
+  }
+
+  /** A target's value, or with `&` its address (what lives in memory only: pass 2 refused the rest). */
+  private addressOrValue(ctx: UnitCtx, plan: TargetPlan, e: TargetTail & { span: Span }, start?: string): string {
+    if (!e.addressOf) return this.emitPlan(ctx, plan, e.components, start, e.span);
+    const last = plan.steps[plan.steps.length - 1];
+    if (!plan.steps.some((st) => st.kind === 'deref') && plan.base.kind !== 'expr') throw new Unsupported('it is held in a register: it has no address', e.span);
+    if (last?.kind === 'load' && last.bitSize) throw new Unsupported('a bitfield has no address', e.span);
+    return this.emitPlan(ctx, plan, e.components, start, e.span, true);
   }
 
   /** `@cast(addr, "struct T")->member...` through BTF. */
   private castExpr(ctx: UnitCtx, e: Extract<Expr, { kind: 'cast' }>): string {
-    if (e.pretty || e.addressOf) throw new Unsupported('@cast with $ pretty-printing or & is not built yet', e.span);
     const btf = modelBtf(this.opts.kernel);
     if (!btf) throw new Unsupported('@cast needs the kernel model\'s BTF', e.span);
+    if (e.pretty) {
+      const addr = ctx.frame.longTemp();
+      ctx.w.line(`${addr} = (long)(${this.expr(ctx, e.operand)});`);
+      this.setLast(ctx, cString(`operator '@cast' at ${e.span.file}:${e.span.line}:${e.span.col}`));
+      return this.prettyTarget(ctx, e, btf, (want) => resolveCast(btf, e.type, e.components, want), addr);
+    }
+    if (e.addressOf) {
+      // &@cast(p, "T")->member: the member's address (never read).
+      const r = resolveCast(btf, e.type, e.components, true);
+      if (!r.ok) throw new Unsupported(r.message, e.span);
+      return this.addressOrValue(ctx, r.plan, e, this.expr(ctx, e.operand));
+    }
     const r = resolveCast(btf, e.type, e.components);
     if (!r.ok) throw new Unsupported(r.message, e.span);
     const addr = this.expr(ctx, e.operand);
@@ -1372,14 +1389,14 @@ class Translator {
    * `$var$` / `$var$$` (also after `->member`): the value pretty-printed into a string. `resolve`
    * gives the target's plan (with `wantAddress`: ending at an inline struct's address).
    */
-  private prettyTarget(ctx: UnitCtx, e: Extract<Expr, { kind: 'target' }>, btf: Btf, resolve: (wantAddress: boolean) => Resolution): string {
+  private prettyTarget(ctx: UnitCtx, e: TargetTail & { span: Span }, btf: Btf, resolve: (wantAddress: boolean) => Resolution, start?: string): string {
     const r = resolve(false);
     const dst = ctx.frame.strTemp();
     const w = ctx.w;
     w.line(`${dst}[0] = '\\0';`);
     if (r.ok) {
       const typeId = r.plan.typeId;
-      const v = this.emitPlan(ctx, r.plan, e.components, undefined, e.span);
+      const v = this.emitPlan(ctx, r.plan, e.components, start, e.span);
       const t = btf.resolve(typeId);
       if (t.kind === BtfKind.Ptr) this.prettyPointee(ctx, btf, t.ref, v, dst, e.pretty);
       else if (isCharArray(btf, t)) {
@@ -1394,7 +1411,7 @@ class Translator {
     // An inline struct (e.g. `$p->se$$`): print it from its address.
     const at = resolve(true);
     if (!at.ok) throw new Unsupported(r.message, e.span);
-    const v = this.emitPlan(ctx, at.plan, e.components, undefined, e.span);
+    const v = this.emitPlan(ctx, at.plan, e.components, start, e.span);
     this.prettyStruct(ctx, btf, at.plan.typeId, v, dst, e.pretty === 2 ? 64 : 1);
     return dst;
   }

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing, qemuProcesses, REPO, runTapsh, tempDir } from '../helpers/env.js';
+import { Btf, BtfKind } from '../../src/btf/btf.js';
 
 const SCRIPTS = join(REPO, 'test/e2e/scripts');
 const EXPECTED = join(REPO, 'test/e2e/expected');
@@ -184,6 +185,23 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     expect(procfs.code).toBe(1);
     expect(procfs.err).toContain('procfs probes are not supported by tapsh yet');
     expect(procfs.err).not.toMatch(/internal error|at .*\.js:\d+/);
+  });
+
+  it('pretty-prints @cast like the target it came from, and takes addresses with & (offsets and sizeof as BTF has them)', async () => {
+    const r = await tapsh(['-c', 'sh -c "true & wait"', '-e', [
+      'global n',
+      'probe kernel.function("wake_up_new_task") { if (n++) next',
+      '  printf("same=%d %s %s\\n", $p$ == @cast($p, "task_struct")$, @cast($p, "struct task_struct")->comm$, $p->comm$)',
+      '  printf("size=%d off=%d\\n", &@cast(0, "struct task_struct")[1], &@cast(0, "struct task_struct")->comm)',
+      '  printf("addr=%d %d\\n", &@cast($p, "struct task_struct")->comm == &$p->comm, &$p->comm - $p) }',
+    ].join('\n')]);
+    expect(r.code, r.err).toBe(0);
+    const dir = join(cache, 'kernels');
+    const blob = readdirSync(dir).map((k) => join(dir, k, 'vmlinux.btf')).find((p) => existsSync(p))!;
+    const btf = Btf.parse(readFileSync(blob));
+    const task = btf.find('task_struct', BtfKind.Struct).map((id) => btf.type(id)).find((t) => t.size > 0)!;
+    const comm = btf.member(task.id, 'comm')!.bitOffset / 8;
+    expect(r.out.toString()).toBe(`same=1 "sh" "sh"\nsize=${task.size} off=${comm}\naddr=1 ${comm}\n`);
   });
 
   it('reads through @cast on a pointer held as a number', async () => {
