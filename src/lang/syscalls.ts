@@ -70,6 +70,16 @@ const DECODERS: Readonly<Record<string, (x: string, v: (name: string) => string 
   act_str: (x) => `_struct_sigaction_u(${x})`,
   set_str: (x) => `_stp_sigset_u(${x})`,
   sched_attr_str: (x) => `_struct_sched_attr_u(${x})`,
+  rlim_str: (x) => `_struct_rlimit_u(${x})`,
+  new_rlim_str: (x) => `_struct_rlimit_u(${x})`,
+  old_rlim_str: (x) => `_struct_rlimit_u(${x})`,
+  siginfo_str: (x) => `_stp_siginfo_u(${x})`,
+  info_str: (x) => `_stp_siginfo_u(${x})`,
+  uinfo_str: (x) => `_stp_siginfo_u(${x})`,
+  uss_str: (x) => `_stp_sigaltstack_u(${x})`,
+  uoss_str: (x) => `_stp_sigaltstack_u(${x})`,
+  tv_str: (x) => `_struct_timeval_u(${x}, 1)`,
+  tms_str: (x) => `_struct_tms_u(${x})`,
   clk_id_str: (x) => `_get_wc_str(${x})`,
   clockid_str: (x) => `_get_wc_str(${x})`,
   which_clock_str: (x) => `_get_wc_str(${x})`,
@@ -199,12 +209,28 @@ const DECODERS: Readonly<Record<string, (x: string, v: (name: string) => string 
   'getsockopt:optname_str': (x) => `_sockopt_optname_str(${x})`,
 };
 
+/** uaddr_af, uaddr_ip, ... of a sockaddr argument (bind, connect). */
+function sockaddrVars(addr: string): Readonly<Record<string, (v: (name: string) => string | undefined) => string>> {
+  const part = (fn: string) => (v: (name: string) => string | undefined): string => `${fn}(${v(addr)}, ${v('addrlen')})`;
+  return {
+    uaddr_af: part('_struct_sockaddr_u_sa_family'),
+    uaddr_ip: part('_struct_sockaddr_u_ip_addr'),
+    uaddr_ip_port: part('_struct_sockaddr_u_tcp_port'),
+    uaddr_ipv6_flowinfo: part('_struct_sockaddr_u_ipv6_flowinfo'),
+    uaddr_ipv6_scope_id: part('_struct_sockaddr_u_ipv6_scope_id'),
+  };
+}
+
 /**
  * Variables that are not `X`, `X_uaddr`, `X_str` or `X_unquoted` of a field: how to compute them from
  * the other variables (`v(name)` is the expression of variable `name`). Per system call.
  */
 const COMPUTED: Readonly<Record<string, Readonly<Record<string, (v: (name: string) => string | undefined) => string>>>> = {
   kill: { sig_name: (v) => `_signal_name(${v('sig')})` },
+  mq_open: { filename: (v) => `user_string_quoted(${v('name_uaddr')})`, filename_unquoted: (v) => `user_string(${v('name_uaddr')}, "")` },
+  pivot_root: { old_root_str: (v) => `user_string_quoted(${v('__put_old')})`, old_root_str_unquoted: (v) => `user_string(${v('__put_old')}, "")` },
+  rt_sigqueueinfo: { siginfo_str: (v) => `_stp_siginfo_u(${v('uinfo_uaddr')})` },
+  semctl: { cmdstr: (v) => `_semctl_cmd(${v('cmd')})` },
   tkill: { sig_str: (v) => `_signal_name(${v('sig')})` },
   tgkill: { sig_str: (v) => `_signal_name(${v('sig')})` },
   nanosleep: { req_str: (v) => `_struct_timespec_u(${v('req_uaddr')}, 1)` },
@@ -212,13 +238,17 @@ const COMPUTED: Readonly<Record<string, Readonly<Record<string, (v: (name: strin
   write: { buf_str: (v) => `user_buffer_quoted(${v('buf_uaddr')}, ${v('count')}, 50)` },
   execve: { args: (v) => `__get_argv(${v('__argv')}, 0)`, env_str: (v) => `__get_argv(${v('__envp')}, 0)` },
   execveat: { args: (v) => `__get_argv(${v('__argv')}, 0)`, env_str: (v) => `__get_argv(${v('__envp')}, 0)` },
-  connect: {
-    uaddr_af: (v) => `_struct_sockaddr_u_sa_family(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
-    uaddr_ip: (v) => `_struct_sockaddr_u_ip_addr(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
-    uaddr_ip_port: (v) => `_struct_sockaddr_u_tcp_port(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
-    uaddr_ipv6_flowinfo: (v) => `_struct_sockaddr_u_ipv6_flowinfo(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
-    uaddr_ipv6_scope_id: (v) => `_struct_sockaddr_u_ipv6_scope_id(${v('serv_addr_uaddr')}, ${v('addrlen')})`,
-  },
+  compat_execve: { args: (v) => `__get_compat_argv(${v('__argv')}, 0)`, env_str: (v) => `__get_compat_argv(${v('__envp')}, 0)` },
+  compat_execveat: { args: (v) => `__get_compat_argv(${v('__argv')}, 0)`, env_str: (v) => `__get_compat_argv(${v('__envp')}, 0)` },
+  adjtimex: { buf_str: (v) => `_struct_timex_u(${v('buf_uaddr')})` },
+  io_getevents: { timestr: (v) => `_struct_timespec_u(${v('timeout_uaddr')}, 1)` },
+  futimesat: { tvp_str: (v) => `_struct_timeval_u(${v('tvp_uaddr')}, 2)` },
+  utimes: { tvp_uaddr_str: (v) => `_struct_timeval_u(${v('tvp_uaddr')}, 2)` },
+  setxattr: { value_str: (v) => `_stp_xattr_val_str(${v('value_uaddr')}, ${v('size')})` },
+  lsetxattr: { value_str: (v) => `_stp_xattr_val_str(${v('value_uaddr')}, ${v('size')})` },
+  fsetxattr: { value_str: (v) => `_stp_xattr_val_str(${v('value_uaddr')}, ${v('size')})` },
+  bind: sockaddrVars('my_addr_uaddr'),
+  connect: sockaddrVars('serv_addr_uaddr'),
 };
 
 /** argstr, where stap's layout is not the plain "each argument in order": printf format and variables. */
@@ -228,6 +258,7 @@ const ARGSTR: Readonly<Record<string, (v: (name: string) => string | undefined) 
   read: (v) => `sprintf("%d, %p, %u", ${v('fd')}, ${v('buf_uaddr')}, ${v('count')})`,
   write: (v) => `sprintf("%d, %s, %u", ${v('fd')}, ${v('buf_str')}, ${v('count')})`,
   execve: (v) => `sprintf("%s, %s, %s", ${v('filename')}, ${v('args')}, ${v('env_str')})`,
+  compat_execve: (v) => `sprintf("%s, %s, %s", ${v('filename')}, ${v('args')}, ${v('env_str')})`,
   // the exit signal in the low byte reads as a signal name ("...|SIGCHLD")
   clone: (v) => `sprintf("%s, %p, %p, %p", ${v('clone_flags')} & 0xff ? sprintf("%s|%s", __fork_flags(${v('clone_flags')} & ~0xff), _signal_name(${v('clone_flags')} & 0xff)) : __fork_flags(${v('clone_flags')}), ${v('stack_start')}, ${v('parent_tid_uaddr')}, ${v('child_tid_uaddr')})`,
   mprotect: (v) => `sprintf("%p, %d, %s", ${v('addr')}, ${v('len')}, ${v('prot_str')})`,
@@ -277,6 +308,39 @@ export function syscallShapes(model: KernelModel): SyscallShape[] {
   return out.sort((a, b) => (a.name + ':' + a.enter.event < b.name + ':' + b.enter.event ? -1 : 1));
 }
 
+/** Wrapper arguments whose kinds stap's variable names do not tell (32-bit execve's argv and envp). */
+const WRAPPER_ARGS: Readonly<Record<string, readonly string[]>> = {
+  compat_execve: ['const char * filename', 'u32 argv', 'u32 envp'],
+  compat_execveat: ['int dfd', 'const char * filename', 'u32 argv', 'u32 envp', 'int flags'],
+};
+
+/**
+ * A call stap knows that fires no tracepoint here (32-bit and old entry points): its wrapper
+ * function in the kernel, if the model has one.
+ */
+export function syscallWrapper(model: KernelModel, name: string): string | undefined {
+  const base = name.replace(/^compat_(sys_)?/, '');
+  return [`__ia32_compat_sys_${base}`, `__ia32_sys_${base}`, `__x64_sys_${base}`].find((f) => model.functions.has(f));
+}
+
+/**
+ * The wrapper's arguments as pseudo-fields, one per argument variable stap lists, in order: a string
+ * where stap has `X_unquoted`, a pointer for `X_uaddr`, an int otherwise (the convention passes 32 bits).
+ */
+function wrapperShape(name: string, fn: string, wanted: readonly string[]): SyscallShape {
+  const explicit = WRAPPER_ARGS[name];
+  if (explicit) {
+    const fields = explicit.map((decl, i): TracepointField => ({ decl, name: /(\w+)$/.exec(decl)![1]!, offset: i, size: 8, signed: false, common: false }));
+    return { name, enter: { system: '', event: fn, id: 0, fields, printFmt: '' }, exit: undefined };
+  }
+  const args = wanted.filter((v) => !/_(str|unquoted)$/.test(v) && !['name', 'argstr', 'sig_name', 'cmdstr'].includes(v) && !(v.endsWith('_uaddr') && wanted.includes(v.slice(0, -6))));
+  const fields = args.slice(0, 6).map((v, i): TracepointField => ({
+    decl: wanted.includes(`${v}_unquoted`) ? `const char * ${v}` : v.endsWith('_uaddr') ? `void * ${v}` : `int ${v}`,
+    name: v, offset: i, size: 8, signed: false, common: false,
+  }));
+  return { name, enter: { system: '', event: fn, id: 0, fields, printFmt: '' }, exit: undefined };
+}
+
 interface Assignment {
   readonly name: string;
   readonly expr: string;
@@ -303,33 +367,51 @@ export function syscallVariables(s: SyscallShape, wanted: readonly string[] | un
   /** Raw field values by `__FIELD`, and the pointer behind each string variable (for `X_unquoted`). */
   const hidden = new Map<string, string>(fields.map((f) => ['__' + f.name, raw(f)]));
   const used = new Set<TracepointField>();
+  const vars = wanted ?? fields.map((f) => (fieldKind(f) === 'pointer' ? `${f.name}_uaddr` : f.name));
+  /** The field each bound variable reads. */
+  const fieldOf = new Map<string, TracepointField>();
+  const isCharPointer = (f: TracepointField): boolean => /\bchar \*\s*\w+$/.test(f.decl);
   const bindField = (name: string, f: TracepointField): void => {
     used.add(f);
+    fieldOf.set(name, f);
     const kind = fieldKind(f);
     const pos = fields.indexOf(f);
-    if (kind === 'string' && !name.endsWith('_uaddr')) {
+    // a `char *` argument stap shows as text (mount's source, getrandom's buf) reads as a string
+    // (but not when stap pairs it with `X_str_unquoted`: then X is the address and X_str the text)
+    const text = (kind === 'string' || (kind === 'pointer' && (isCharPointer(f) || vars.includes(`${name}_unquoted`)))) && !vars.includes(`${name}_str_unquoted`);
+    if (text && !name.endsWith('_uaddr')) {
       set(name, `user_string_quoted(${raw(f)})`, 'string', pos);
       hidden.set(name, raw(f));
     } else set(name, fieldValue(kind, raw(f)), kind === 'pointer' || kind === 'string' ? 'pointer' : 'number', pos);
   };
   const byName = new Map(fields.map((f) => [f.name, f]));
-  const vars = wanted ?? fields.map((f) => (fieldKind(f) === 'pointer' ? `${f.name}_uaddr` : f.name));
-  const derived = (v: string): boolean => /_(str|unquoted|name)$/.test(v) || v === 'name' || v === 'argstr' || !!COMPUTED[s.name]?.[v];
-  // 1. Variables named after a field (or its address).
+  const derived = (v: string): boolean => /_(str|unquoted)$/.test(v) || ['name', 'argstr', 'sig_name', 'cmdstr'].includes(v) || !!COMPUTED[s.name]?.[v];
+  // 1. Variables named after a field (or its address). A field called `name` is `name_str`, since
+  //    `name` is the call's name.
   for (const v of vars) {
+    if (v === 'name_str' && byName.has('name')) bindField(v, byName.get('name')!);
     if (derived(v)) continue;
     const f = byName.get(v) ?? (v.endsWith('_uaddr') ? byName.get(v.slice(0, -6)) : undefined);
-    if (f && !used.has(f)) bindField(v, f);
+    if (f) bindField(v, f);
   }
-  // 2. The rest by position: stap lists a call's arguments in order, as the tracepoint does.
+  // 2. The rest by position: stap lists a call's arguments in order, as the tracepoint does; `X_uaddr`
+  //    followed by `X` (or the reverse) is one argument.
   const restVars = vars.filter((v) => !derived(v) && !have.has(v));
   const restFields = fields.filter((f) => !used.has(f));
-  for (let i = 0; i < Math.min(restVars.length, restFields.length); i++) bindField(restVars[i]!, restFields[i]!);
+  for (let i = 0, j = 0; i < restVars.length && j < restFields.length; i++, j++) {
+    const a = restVars[i]!;
+    const b = restVars[i + 1];
+    bindField(a, restFields[j]!);
+    if (b && (b === a + '_uaddr' || a === b + '_uaddr')) bindField(restVars[++i]!, restFields[j]!);
+  }
+  // A variable of an argument this variant of the call does not have (dup2's flags, eventfd's
+  // flags) is 0, as in stap, when every field is accounted for.
+  if (fields.every((f) => used.has(f))) for (const v of restVars) if (!have.has(v)) set(v, '0', 'number');
   const v = (name: string): string | undefined => (have.has(name) ? name : hidden.get(name));
   // 3. Decoded and computed variables.
   for (const name of vars) {
     if (have.has(name) || name === 'name' || name === 'argstr') continue;
-    const computed = COMPUTED[s.name]?.[name];
+    const computed = COMPUTED[s.name]?.[name] ?? (name === 'sig_name' ? (w: typeof v) => `_signal_name(${w('sig')})` : undefined);
     if (computed) {
       set(name, computed(v), 'derived');
       continue;
@@ -338,11 +420,18 @@ export function syscallVariables(s: SyscallShape, wanted: readonly string[] | un
     if (!m) continue;
     const base = m[1]!;
     if (m[2] === 'unquoted') {
-      const ptr = hidden.get(base);
+      // X_unquoted of a string X; X_str_unquoted of an address X
+      const f = fieldOf.get(base) ?? fieldOf.get(base.replace(/_str$/, '')) ?? fieldOf.get(base.replace(/_str$/, '_uaddr'));
+      const ptr = hidden.get(base) ?? (f ? raw(f) : undefined);
       if (ptr && have.has(base)) set(name, `user_string(${ptr}, "")`, 'derived');
       continue;
     }
-    const x = v(base) ?? (base === 'flag' ? v('flags') : undefined);
+    const behind = fieldOf.get(base) ?? fieldOf.get(base + '_uaddr') ?? byName.get(base);
+    if (behind && isCharPointer(behind) && out.find((a) => a.name === base)?.shape !== 'string') {
+      set(name, `user_string_quoted(${raw(behind)})`, 'derived');
+      continue;
+    }
+    const x = v(base) ?? v(base + '_uaddr') ?? (base === 'flag' ? v('flags') : undefined);
     if (x === undefined) continue;
     if (out.find((a) => a.name === base)?.shape === 'string') {
       set(name, base, 'derived');
@@ -379,6 +468,11 @@ function argstrExpr(s: SyscallShape, vars: readonly Assignment[], raw: (f: Trace
   return `sprintf(${JSON.stringify(parts.map((p) => p.fmt).join(', '))}, ${parts.map((p) => p.expr).join(', ')})`;
 }
 
+/** Variables only a return probe has (what the call wrote back), as script statements. */
+const RETURN_EXTRA: Readonly<Record<string, string>> = {
+  wait4: 'status_str = retval > 0 && status_uaddr ? _wait_status_str(user_int(status_uaddr)) : ""',
+};
+
 /** Slot of each field in the per-thread entry-value map read by return probes. */
 const SAVED = '__syscall_args';
 
@@ -403,6 +497,7 @@ function returnSource(s: SyscallShape, wanted: readonly string[] | undefined): s
     `\tretstr = return_str(1, retval)`,
     ...load,
     ...vars.map((a) => `\t${a.name} = ${a.expr}`),
+    ...(RETURN_EXTRA[s.name] ? [`\t${RETURN_EXTRA[s.name]}`] : []),
   ];
   const saver = fields.length ? `probe kernel.trace("syscalls:${s.enter.event}") {\n${save.join('\n')}\n}\n` : '';
   return `${saver}probe syscall.${s.name}.return, nd_syscall.${s.name}.return = kernel.trace("syscalls:${exit.event}") {\n${body.join('\n')}\n}\n`;
@@ -428,6 +523,27 @@ export function syscallTapsets(model: KernelModel, tapsetDir: string): readonly 
     const w = wanted.get(s.name);
     out.push({ path: `${SYSCALL_TAPSET_PREFIX}${file}.stp`, text: `// syscall.${s.name}, from syscalls:${s.enter.event}\n` + entrySource(s, w), functions: [], globals: [], aliasHeads: heads });
     if (s.exit) out.push({ path: `${SYSCALL_TAPSET_PREFIX}${file}.return.stp`, text: `// syscall.${s.name}.return, from syscalls:${s.exit.event}\n` + returnSource(s, w), functions: [], globals: [], aliasHeads: heads });
+  }
+  const have = new Set(out.map((f) => f.path));
+  for (const [name, w] of wanted) {
+    const fn = syscallWrapper(model, name);
+    if (!fn || have.has(`${SYSCALL_TAPSET_PREFIX}${name}.stp`) || out.some((f) => f.path.startsWith(`${SYSCALL_TAPSET_PREFIX}${name}@`))) continue;
+    const s = wrapperShape(name, fn, w);
+    const ia32 = fn.startsWith('__ia32_') ? 1 : 0;
+    const raw = (f: TracepointField): string => `__syscall_wrapper_arg(${f.offset + 1}, ${ia32})`;
+    const vars = syscallVariables(s, w, raw);
+    const body = [`\tname = ${JSON.stringify(name)}`, ...vars.map((a) => `\t${a.name} = ${a.expr}`), `\targstr = ${argstrExpr(s, vars, raw)}`];
+    out.push({
+      path: `${SYSCALL_TAPSET_PREFIX}${name}.stp`, functions: [], globals: [], aliasHeads: heads,
+      text: `// syscall.${name}, at the wrapper ${fn} (no tracepoint fires for it)\n` +
+        `probe syscall.${name}, nd_syscall.${name} = kprobe.function(${JSON.stringify(fn)}) {\n${body.join('\n')}\n}\n`,
+    });
+    out.push({
+      path: `${SYSCALL_TAPSET_PREFIX}${name}.return.stp`, functions: [], globals: [], aliasHeads: heads,
+      text: `// syscall.${name}.return, at the wrapper ${fn}\n` +
+        `probe syscall.${name}.return, nd_syscall.${name}.return = kprobe.function(${JSON.stringify(fn)}).return {\n` +
+        `\tname = ${JSON.stringify(name)}\n\tretval = returnval()\n\tretstr = return_str(1, retval)\n}\n`,
+    });
   }
   perDir.set(tapsetDir, out);
   return out;

@@ -40,7 +40,8 @@ function model(): KernelModel {
   tps.push({ system: 'sched', event: 'sched_process_exit', id: 2, fields: [field('char comm[16]', 8), field('pid_t pid', 24)], printFmt: '' });
   return {
     identity: { release: '6.1.0-test-amd64', arch: 'x86_64', buildId: '', version: '', vermagic: '' },
-    capturedAt: '', capturedFrom: 'test', functions: new Map(), btfPath: '', btfSize: 0,
+    capturedAt: '', capturedFrom: 'test', btfPath: '', btfSize: 0,
+    functions: new Map([['__ia32_compat_sys_fstatfs64', { name: '__ia32_compat_sys_fstatfs64', module: '', traceable: true }]]),
     tracepoints: new Map(tps.map((t) => [`${t.system}:${t.event}`, t])),
   };
 }
@@ -80,7 +81,7 @@ describe('syscall alias generation', () => {
   it('makes one entry and one return file per call, indexed under syscall and nd_syscall', () => {
     const files = syscallTapsets(kernel, TAPSETS);
     expect(files.map((f) => f.path)).toContain('<syscalls>/pread@pread64.return.stp');
-    expect(files.length).toBe(2 * 9);
+    expect(files.length).toBe(2 * 9 + 2); // and fstatfs64 at its 32-bit wrapper
     for (const f of files) expect(f.aliasHeads).toEqual(['syscall', 'nd_syscall']);
   });
 });
@@ -153,6 +154,16 @@ describe('syscall aliases in pass 2', () => {
     const r = elaborate('probe syscall.getpid.return { println(retval) }');
     expect(r.errors).toBe('');
     expect(probes(r.out)).not.toContain('sys_enter_getpid');
+  });
+
+  it('a call with no tracepoint (32-bit only) is a kprobe on its wrapper, arguments from the saved registers', () => {
+    const r = elaborate('probe syscall.fstatfs64 { println(fd, sz, buf_uaddr, argstr) } probe syscall.fstatfs64.return { println(retstr) }');
+    expect(r.errors).toBe('');
+    const p = probes(r.out);
+    expect(p).toContain('kprobe.function("__ia32_compat_sys_fstatfs64") /* <- syscall.fstatfs64');
+    expect(p).toContain('fd = __int32(__syscall_wrapper_arg(1, 1));');
+    expect(p).toContain('buf_uaddr = __syscall_wrapper_arg(3, 1);');
+    expect(p).toContain('kprobe.function("__ia32_compat_sys_fstatfs64").return /* <- syscall.fstatfs64.return');
   });
 
   it('-l lists the aliases, as stap does', () => {
