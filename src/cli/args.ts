@@ -31,7 +31,6 @@ export const IGNORED: Record<string, string> = {
   a: 'architecture: tapsh builds for the target kernel\'s',
   'prologue-searching': 'needs DWARF',
   'disable-cache': 'tapsh caches by content, so a stale cache cannot be used',
-  'skip-badvars': 'bad target variables are compile-time errors in tapsh',
   'all-modules': 'tapsh reads every loaded module\'s symbols anyway',
   ldd: 'user-space libraries are not probed yet',
   'check-version': 'tapsh checks the build tree against the target kernel always',
@@ -84,6 +83,7 @@ function apply(o: CliOptions, flag: string, value: string | undefined): void {
     case 'remote-prefix': o.remotePrefix = true; return;
     case 'example': o.example = true; return;
     case 'suppress-time-limits': o.suppressTimeLimits = true; return;
+    case 'skip-badvars': o.skipBadvars = true; return;
   }
   if (flag in IGNORED) {
     const bad = value !== undefined ? IGNORED_VALUES[flag]?.(value) : undefined;

@@ -153,6 +153,7 @@ export function runPass2(o: CliOptions, io: Io, print = o.lastPass === 2): { sta
     suppressWarnings: o.suppressWarnings,
     warningsAreErrors: o.warningsAreErrors,
     kernelModel: model,
+    skipBadvars: o.skipBadvars,
   });
   const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
   const errors = result.diagnostics.filter((d) => d.severity === 'error');

@@ -53,6 +53,8 @@ export interface CliOptions {
   timing?: boolean;
   /** --suppress-time-limits: no MAXACTION or overload limits (added to `defines` as runtime macros). */
   suppressTimeLimits?: boolean;
+  /** --skip-badvars: a target variable the probe does not have reads as 0 (a warning, not an error). */
+  skipBadvars?: boolean;
   /** --example: the script file is looked up by name among SystemTap's example scripts. */
   example?: boolean;
   /** stap options accepted for compatibility that change nothing in tapsh. */

@@ -97,6 +97,7 @@ export const MESSAGES = {
   TS4082: "semantic error: unable to find member '{0}' for {1} (alternatives: {2})",
   TS4083: "semantic error: unresolved type for '->': the value is {0}; use @cast(VALUE, \"TYPE\") to give it one",
   TS4084: "semantic error: '{0}' on a target variable is not supported: write it with an assignment (in guru mode), e.g. $x = $x + 1",
+  TS4085: 'warning: {0}: it reads as 0 (--skip-badvars)',
   TS4072: 'semantic error: $value is write-only in procfs read probe {0} (assign what the reader gets)',
   TS4073: 'semantic error: $value is read-only in procfs write probe {0} (it holds what was written)',
   TS4074: "semantic error: '{0}' is modified inside the foreach loop that iterates over it",

@@ -73,6 +73,8 @@ export interface Resolved {
   readonly elision: Elision;
   /** Top-level `%{ %}` blocks of the script and of the library files it uses, in inclusion order (pass 3 emits them). */
   readonly embedded: readonly EmbeddedDecl[];
+  /** --skip-badvars: `$var` nodes the probe point does not have; they read as 0 (pass 3 must emit 0 for them). */
+  readonly badTargets: ReadonlySet<Expr>;
 }
 
 export interface ElaborateOptions {
@@ -86,6 +88,8 @@ export interface ElaborateOptions {
    * without declaring them and cannot change their types.
    */
   readonly externalGlobals?: ReadonlyMap<string, ExternalGlobal>;
+  /** --skip-badvars: a target variable the probe does not have is a warning and reads as 0. */
+  readonly skipBadvars?: boolean;
 }
 
 export interface ExternalGlobal {
@@ -130,6 +134,8 @@ class Elaborator {
   private defaultTargets = false;
   /** Inside branches of an @defined test that cannot be decided yet: target-variable checks are off. */
   private unsure = 0;
+  /** With --skip-badvars: target variables the probe does not have, which read as 0. */
+  private readonly badTargets = new Set<Expr>();
   /** Target-variable nodes that are assigned to (procfs `$value` direction, guru checks). */
   private readonly writtenTargets = new Set<Expr>();
   /** Variables already reported as misused; no further "unresolved type" noise about them. */
@@ -536,22 +542,28 @@ class Elaborator {
   }
 
   /** `$name` needs a probe that has target variables; `$return` a return probe; tracepoint fields must exist. */
-  private checkTargetVar(unit: Unit, name: string, span: Decl['span'], written: boolean, components?: readonly TargetComponent[], addressOf = false, pretty = 0): void {
+  private checkTargetVar(unit: Unit, name: string, span: Decl['span'], written: boolean, components?: readonly TargetComponent[], addressOf = false, pretty = 0, node?: Expr): void {
     if (unit.kind !== 'probe') return;
+    // A variable the probe point does not have: an error, or with --skip-badvars a warning and the value 0 (as stap).
+    const bad = (code: DiagCode, args: (string | number)[]): void => {
+      if (!this.opts.skipBadvars || !node) return this.error(code, span, args);
+      this.badTargets.add(node);
+      this.error('TS4085', span, [diag(code, span, args).message.replace(/^semantic error: /, '')]);
+    };
     for (const p of unit.probes) {
       if (p.family === 'procfs') {
         // A read probe fills $value for the reader; a write probe receives what was written.
-        if (name !== 'value') this.error('TS4068', span, [name, p.point]);
+        if (name !== 'value') bad('TS4068', [name, p.point]);
         else if (p.detail.access === 'read' && !written) this.error('TS4072', span, [p.point]);
         else if (p.detail.access === 'write' && written) this.error('TS4073', span, [p.point]);
         return;
       }
       if (p.family !== 'kernel.function' && p.family !== 'kprobe.function' && p.family !== 'kernel.trace') {
-        this.error('TS4068', span, [name, p.point]);
+        bad('TS4068', [name, p.point]);
         return;
       }
       if (name === 'return' && !p.isReturn) {
-        this.error('TS4067', span, [p.point]);
+        bad('TS4067', [p.point]);
         return;
       }
       if ((p.family === 'kernel.function' || p.family === 'kprobe.function') && !p.unverified && components !== undefined) {
@@ -563,7 +575,7 @@ class Elaborator {
           const r = resolveTarget(btf, String(p.detail.function), p.isReturn && name === 'return', name, components, pretty > 0);
           if (!r.ok && targetReadable(r, addressOf)) return;
           if (!r.ok) {
-            this.error('TS4080', span, [p.point, r.message]);
+            bad('TS4080', [p.point, r.message]);
             return;
           }
           // Only what lives in memory has an address: not a register (an argument, $return), not a bitfield.
@@ -582,13 +594,13 @@ class Elaborator {
         const args = modelTracepointTargets(this.opts.kernel, String(p.detail.system), String(p.detail.event));
         if (args?.args.some((a) => a.name === name)) {
           const r = resolveTracepointTarget(args, name, components ?? [], pretty > 0 || addressOf);
-          if (!r.ok) this.error('TS4080', span, [p.point, r.message]);
+          if (!r.ok) bad('TS4080', [p.point, r.message]);
           continue;
         }
         const tp = this.opts.kernel.tracepoints.get(`${p.detail.system}:${p.detail.event}`);
         if (tp && !tp.fields.some((f) => f.name === name)) {
           const fields = [...(args?.args ?? []), ...tp.fields.filter((f) => !f.common)].map((f) => '$' + f.name).join(' ');
-          this.error('TS4069', span, [name, p.point, fields || '(none)']);
+          bad('TS4069', [name, p.point, fields || '(none)']);
           return;
         }
       }
@@ -1220,7 +1232,7 @@ class Elaborator {
       case 'cast':
       case 'autocast':
         // Checked on live code only: the optimizer may have removed a statement naming a missing variable.
-        if (e.kind === 'target' && this.reporting && this.unsure === 0) this.checkTargetVar(unit, e.name, e.span, this.writtenTargets.has(e), e.components, e.addressOf, e.pretty);
+        if (e.kind === 'target' && this.reporting && this.unsure === 0) this.checkTargetVar(unit, e.name, e.span, this.writtenTargets.has(e), e.components, e.addressOf, e.pretty, e);
         for (const c of e.components) if (c.kind === 'subscript') this.expect(unit, c.index, 'long', 'a target-variable subscript');
         if (e.kind === 'cast' || e.kind === 'autocast') this.typeExpr(unit, e.operand, undefined);
         if (e.kind === 'autocast' && this.reporting && this.unsure === 0) this.checkAutocast(unit, e);
@@ -1362,6 +1374,7 @@ class Elaborator {
       files: this.included,
       types: this.types,
       elision: this.elision,
+      badTargets: this.badTargets,
       embedded: [
         ...this.included.flatMap((path) => this.library.file(path)?.program.decls.filter((d): d is EmbeddedDecl => d.kind === 'embeddedDecl') ?? []),
         ...this.program.decls.filter((d): d is EmbeddedDecl => d.kind === 'embeddedDecl'),

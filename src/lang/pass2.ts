@@ -22,6 +22,8 @@ export interface ElaborateScriptInput extends ParseScriptInput {
   kernelModel?: KernelModel;
   /** Globals that already exist in an interactive session, with their fixed types. */
   externalGlobals?: ReadonlyMap<string, ExternalGlobal>;
+  /** --skip-badvars: target variables a probe does not have read as 0, with a warning. */
+  skipBadvars?: boolean;
 }
 
 export interface ElaborateScriptResult {
@@ -38,7 +40,7 @@ export function elaborateScript(input: ElaborateScriptInput): ElaborateScriptRes
   let resolved: Resolved | undefined;
   if (p1.program && !diagnostics.some((d) => d.severity === 'error')) {
     const r = elaborate(p1.program, ctx, {
-      guru: input.guru, unoptimized: input.unoptimized, kernel: input.kernelModel, externalGlobals: input.externalGlobals,
+      guru: input.guru, unoptimized: input.unoptimized, kernel: input.kernelModel, externalGlobals: input.externalGlobals, skipBadvars: input.skipBadvars,
     });
     diagnostics.push(...r.diagnostics);
     resolved = r.resolved;

@@ -38,6 +38,15 @@ describe('listProbePoints (-l / -L)', () => {
 });
 
 describe('elaborateScript', () => {
+  it('--skip-badvars: a target variable the probe lacks is a warning and reads as 0; others stay errors', () => {
+    const src = 'probe kernel.trace("sched:sched_switch") { println($nope + $prev_pid) }';
+    expect(errors(p2(src))).toEqual([expect.stringContaining("has no field '$nope'")]);
+    const r = p2(src, { skipBadvars: true });
+    expect(errors(r)).toEqual([]);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['TS4085']);
+    expect([...r.resolved!.badTargets].map((e) => (e.kind === 'target' ? e.name : e.kind))).toEqual(['nope']);
+    expect(errors(p2('probe begin { $x++ }', { skipBadvars: true, guru: true }))).toEqual([expect.stringContaining("'++' on a target variable")]);
+  });
   it('accepts kernel points unverified when there is no kernel model', () => {
     const r = p2('probe kernel.function("anything_at_all") { println(1) }', { kernelModel: undefined });
     expect(errors(r)).toEqual([]);
