@@ -12,6 +12,16 @@
 #include <asm/irq_regs.h>
 #include "tap_rt.h"
 
+/* A tracepoint's arguments as tap_tp_arg reads them (see tap_tp_args_hit). */
+#define TAP_TP_MAXARGS 12
+struct tap_tp_args {
+	unsigned long v[TAP_TP_MAXARGS];
+	unsigned int n;
+};
+
+/* While a handler reading both arguments and record fields runs: its arguments. */
+static DEFINE_PER_CPU(const struct tap_tp_args *, tap_tp_cur);
+
 /* Mutable registration state, one per probe-table entry (allocated at init). */
 struct tap_set;
 
@@ -25,6 +35,7 @@ struct tap_pstate {
 	struct perf_event **events;	/* per CPU: tracepoint / profile */
 	struct tracepoint *tp;		/* tracepoint with TP_PROTO arguments (tp_probe) */
 	struct module *tp_mod;		/* the module defining it, pinned while registered */
+	struct tap_tp_args __percpu *stash;	/* tp_fields too: the arguments, for the record's handler */
 };
 
 /*
@@ -210,7 +221,11 @@ static void tap_perf_tp(struct perf_event *ev, struct perf_sample_data *data, st
 
 	if (!data->raw)
 		return;
+	if (ps->stash)
+		this_cpu_write(tap_tp_cur, this_cpu_ptr(ps->stash));
 	tap_run_handler(ps, regs, NULL, data->raw->frag.data, data->raw->frag.size);
+	if (ps->stash)
+		this_cpu_write(tap_tp_cur, NULL);
 }
 
 static void tap_perf_release(struct tap_pstate *ps)
@@ -322,8 +337,20 @@ static int tap_arm_tp_args(struct tap_pstate *ps)
 	}
 	if (!l.tp)
 		return -ENOENT;
-	err = tracepoint_probe_register(l.tp, ps->p->tp_probe, ps);
+	/*
+	 * With tp_fields the handler runs from the perf record (below) and this probe only keeps
+	 * the arguments for it: one priority above perf's own probe, so it runs first, on the
+	 * same CPU, in the same tracepoint call.
+	 */
+	if (ps->p->tp_fields) {
+		ps->stash = alloc_percpu(struct tap_tp_args);
+		err = ps->stash ? tracepoint_probe_register_prio(l.tp, ps->p->tp_probe, ps, TRACEPOINT_DEFAULT_PRIO + 1) : -ENOMEM;
+	} else {
+		err = tracepoint_probe_register(l.tp, ps->p->tp_probe, ps);
+	}
 	if (err) {
+		free_percpu(ps->stash);
+		ps->stash = NULL;
 		if (l.mod)
 			module_put(l.mod);
 		return err;
@@ -345,6 +372,8 @@ static void tap_tp_args_release(struct tap_pstate *ps)
 	if (ps->tp_mod)
 		module_put(ps->tp_mod);
 	ps->tp_mod = NULL;
+	free_percpu(ps->stash);
+	ps->stash = NULL;
 }
 
 /**
@@ -357,9 +386,33 @@ TAP_API void tap_tp_args_hit(void *data, const unsigned long *args, unsigned int
 {
 	struct tap_pstate *ps = data;
 
+	if (ps->stash) {
+		struct tap_tp_args *a = this_cpu_ptr(ps->stash);
+
+		a->n = min_t(unsigned int, n, TAP_TP_MAXARGS);
+		memcpy(a->v, args, a->n * sizeof(*args));
+		return;
+	}
 	tap_run_handler(ps, NULL, NULL, args, n * sizeof(*args));
 }
 TAP_API_EXPORT(tap_tp_args_hit);
+
+/**
+ * tap_tp_arg - argument @i of the tracepoint whose handler runs (0 past the last)
+ * @c: context
+ * @i: 0-based, after the probe function's `void *data`
+ */
+TAP_API unsigned long tap_tp_arg(struct tap_context *c, unsigned int i)
+{
+	const struct tap_tp_args *a = this_cpu_read(tap_tp_cur);
+
+	if (a)
+		return i < a->n ? a->v[i] : 0;
+	if (c->probe && c->probe->tp_probe && (i + 1) * sizeof(unsigned long) <= c->tp_size)
+		return ((const unsigned long *)c->tp_raw)[i];
+	return 0;
+}
+TAP_API_EXPORT(tap_tp_arg);
 
 /*
  * The tracepoint's perf id (ids are assigned at boot, so never compiled in). tracefs
@@ -387,12 +440,20 @@ static int tap_arm_tracepoint(struct tap_pstate *ps)
 	};
 	int err;
 
-	if (ps->p->tp_probe)
-		return tap_arm_tp_args(ps);
+	if (ps->p->tp_probe) {
+		err = tap_arm_tp_args(ps);
+		if (err || !ps->p->tp_fields)
+			return err;
+	}
 	err = tap_tracepoint_id(ps->p->tp_system, ps->p->tp_event, &attr.config);
-	if (err)
-		return err;
-	return tap_perf_create(ps, &attr, tap_perf_tp);
+	if (!err)
+		err = tap_perf_create(ps, &attr, tap_perf_tp);
+	if (err && ps->tp) {
+		tap_disarm_tp_args(ps);
+		tracepoint_synchronize_unregister();
+		tap_tp_args_release(ps);
+	}
+	return err;
 }
 
 /* --- kprobes --- */
@@ -552,9 +613,9 @@ static void tap_set_disarm(struct tap_set *set)
 			if (ps->tp) {
 				tap_disarm_tp_args(ps);
 				ntp++;
-				break;
 			}
-			fallthrough;
+			tap_perf_release(ps);	/* none unless tp_fields or plain */
+			break;
 		default:
 			tap_perf_release(ps);
 			break;

@@ -156,6 +156,8 @@ enum tap_probe_kind {
  *	register on the tracepoint (its prototype with every argument an unsigned long); it
  *	calls tap_tp_args_hit(data, args, n) and the handler finds the arguments in c->tp_raw
  *	(an unsigned long array, c->tp_size bytes). NULL: the event's perf record (format fields)
+ * @tp_fields: with @tp_probe: the handler also reads the record's fields, so it runs from the
+ *	perf record and the probe function only keeps the arguments (read with tap_tp_arg)
  * @locks: the globals the handler touches, with the access it needs, in a fixed order
  * @nlocks: entries in @locks
  */
@@ -177,6 +179,7 @@ struct tap_probe {
 	const char *tp_system;
 	const char *tp_event;
 	void *tp_probe;
+	int tp_fields;
 	const struct tap_lockspec *locks;
 	unsigned int nlocks;
 };
@@ -248,6 +251,7 @@ struct tap_context {
 /* --- context, errors and limits (context.c) --- */
 TAP_API struct tap_context *tap_this_context(void);
 TAP_API void tap_tp_args_hit(void *data, const unsigned long *args, unsigned int n);
+TAP_API unsigned long tap_tp_arg(struct tap_context *c, unsigned int i);
 TAP_API void tap_error(struct tap_context *c, const char *fmt, ...) __printf(2, 3);
 TAP_API void tap_script_error(struct tap_context *c, const char *msg);
 TAP_API void tap_error_maxaction(struct tap_context *c);

@@ -125,6 +125,10 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     ].join('\n')]);
     expect(r.code, r.err).toBe(0);
     expect(r.out.toString()).toBe('hits>0: 1 bad: 0 woke: 1 ran: 1\n');
+    // Arguments and record fields in one handler: the record's handler gets the arguments kept for it.
+    const mixed = await tapsh(['-e', 'global n, bad; probe kernel.trace("sched:sched_switch") { n++; if ($prev->pid != $prev_pid || kernel_string($next->comm) != $next_comm || $next->pid != $next_pid) bad++; if (n == 200) exit() } probe end { printf("n=%d bad=%d\n", n, bad) }']);
+    expect(mixed.code, mixed.err).toBe(0);
+    expect(mixed.out.toString()).toBe('n=200 bad=0\n');
   });
 
   it('lists tracepoint arguments with -L as stap 4.8 does, and builds a probe on block_bio_queue\'s $bio', async () => {
