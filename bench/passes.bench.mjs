@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const CLI = join(root, 'bin/tapsh.js');
+/** Another built checkout (bin/ and dist/) measured in the same run, interleaved, for ratios: `BENCH_BASELINE=DIR`. */
+const BASE = process.env.BENCH_BASELINE;
 const userCache = join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/tmp', '.cache'), 'tapsh');
 
 /** Every public tapset function whose parameters are all typed, called with arguments of those types. */
@@ -63,9 +65,9 @@ for (let i = 0; i < 5; i++) again.push(once());
 console.log(JSON.stringify({ first, again: again.sort((a, b) => a - b)[2] }));
 `;
 
-function inProcess(scriptFile, cacheDir) {
+function inProcess(scriptFile, cacheDir, tree = root) {
   const r = spawnSync(process.execPath, ['--input-type=commonjs', '-e', `(async () => { ${INPROCESS} })().catch((e) => { console.error(e.message); process.exit(1); })`,
-    join(root, 'dist/lang/pass2.js'), join(root, 'dist/remote/capture.js'), join(root, 'dist/build/buildtree.js'), scriptFile, cacheDir ?? ''], { encoding: 'utf8' });
+    join(tree, 'dist/lang/pass2.js'), join(tree, 'dist/remote/capture.js'), join(tree, 'dist/build/buildtree.js'), scriptFile, cacheDir ?? ''], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr.slice(0, 2000));
   return JSON.parse(r.stdout);
 }
@@ -85,26 +87,33 @@ export async function run() {
       try { symlinkSync(join(userCache, 'kernels'), join(d, 'kernels')); } catch { /* no model captured: probe points go unverified */ }
       return d;
     };
-    const warmCache = fresh();
-    timeProcess([CLI, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: warmCache }); // fills the parsed-tapset cache
+    const trees = BASE ? [root, BASE] : [root];
+    const m = trees.map(() => ({ cold: [], warm: [], inCold: [], inWarm: [], inAgain: [] }));
+    const warmCaches = trees.map((tree) => {
+      const d = fresh();
+      timeProcess([join(tree, 'bin/tapsh.js'), '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: d }); // fills the parsed-tapset cache
+      return d;
+    });
     const floor = [];
-    const cold = [];
-    const warm = [];
-    const inCold = [];
-    const inWarm = [];
-    const inAgain = [];
     for (let i = 0; i < RUNS; i++) {
       floor.push(timeProcess(['-e', '0']));
-      cold.push(timeProcess([CLI, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: fresh() }));
-      warm.push(timeProcess([CLI, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: warmCache }));
-      const c = inProcess(file, undefined);
-      const w = inProcess(file, join(warmCache, 'lang'));
-      inCold.push(c.first);
-      inWarm.push(w.first);
-      inAgain.push(w.again);
+      trees.forEach((tree, t) => {
+        const cli = join(tree, 'bin/tapsh.js');
+        m[t].cold.push(timeProcess([cli, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: fresh() }));
+        m[t].warm.push(timeProcess([cli, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: warmCaches[t] }));
+        const c = inProcess(file, undefined, tree);
+        const w = inProcess(file, join(warmCaches[t], 'lang'), tree);
+        m[t].inCold.push(c.first);
+        m[t].inWarm.push(w.first);
+        m[t].inAgain.push(w.again);
+      });
     }
     const f = median(floor);
-    const row = (what, xs, ratio = true) => `| ${what} | ${fmt(median(xs))} | ${xs.map(fmt).join(', ')} | ${ratio ? (median(xs) / f).toFixed(2) : '—'} |`;
+    const row = (what, key, ratio = true) => {
+      const xs = m[0][key];
+      const base = BASE ? ` ${fmt(median(m[1][key]))} | ${(median(xs) / median(m[1][key])).toFixed(2)} |` : '';
+      return `| ${what} | ${fmt(median(xs))} | ${xs.map(fmt).join(', ')} | ${ratio ? (median(xs) / f).toFixed(2) : '—'} |${base}`;
+    };
     const table = [
       `# Passes 1+2 on a script calling ${count} tapset functions (every public one with typed parameters; ${RUNS} runs, medians)`,
       '',
@@ -112,14 +121,15 @@ export async function run() {
       `Measured: ${new Date().toISOString()} on ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end; with the lab kernel's captured model when one is cached.`,
       '"Parsed-tapset cache" is the on-disk cache of indexed and parsed tapsets (`$TAPSH_CACHE_DIR/lang`); stap itself is not installed here, so there is no stap column.',
       '',
-      '| what | median ms | runs (ms) | ratio to node startup |',
-      '|---|---|---|---|',
-      `| floor: node startup (\`node -e 0\`) | ${fmt(f)} | ${floor.map(fmt).join(', ')} | 1.00 |`,
-      row('`tapsh -p2` process, parsed-tapset cache cold', cold),
-      row('`tapsh -p2` process, parsed-tapset cache warm', warm),
-      row('pass 1+2 in-process (elaborateScript), first call, no disk cache', inCold, false),
-      row('pass 1+2 in-process, first call, warm disk cache', inWarm, false),
-      row('pass 1+2 in-process, repeated (library already in memory)', inAgain, false),
+      ...(BASE ? [`Baseline (measured in the same run, interleaved run by run): \`BENCH_BASELINE=${BASE}\`${process.env.BENCH_BASELINE_NOTE ? ` — ${process.env.BENCH_BASELINE_NOTE}` : ''}.`, ''] : []),
+      `| what | median ms | runs (ms) | ratio to node startup |${BASE ? ' baseline median ms | ratio to baseline |' : ''}`,
+      `|---|---|---|---|${BASE ? '---|---|' : ''}`,
+      `| floor: node startup (\`node -e 0\`) | ${fmt(f)} | ${floor.map(fmt).join(', ')} | 1.00 |${BASE ? ' — | — |' : ''}`,
+      row('`tapsh -p2` process, parsed-tapset cache cold', 'cold'),
+      row('`tapsh -p2` process, parsed-tapset cache warm', 'warm'),
+      row('pass 1+2 in-process (elaborateScript), first call, no disk cache', 'inCold', false),
+      row('pass 1+2 in-process, first call, warm disk cache', 'inWarm', false),
+      row('pass 1+2 in-process, repeated (library already in memory)', 'inAgain', false),
       '',
     ].join('\n');
     console.log(table);
