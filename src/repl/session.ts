@@ -581,6 +581,8 @@ export class LiveSession implements SessionEngine {
     if (globals.length) lines.push(`global ${globals.join(', ')}`);
     for (const e of this.entries) {
       if (e.kind === 'global') continue;
+      // A function entry whose functions were all redefined later is superseded.
+      if (e.kind === 'function' && e.defines.every((f) => this.functions.get(f)?.entry !== e.id)) continue;
       if (e.kind === 'statement') lines.push(`# entry ${e.id} (ran once): ${e.text.replace(/\n/g, '\n# ')}`);
       else lines.push(e.text);
     }

@@ -69,6 +69,41 @@ describe.skipIf(skip || !built)('tapsh -i (piped)', () => {
     expect(after).toBeGreaterThanOrEqual(before); // kept its value (and entry 4 still counts)
     s.send('print(@hist_log(lat))');
     await s.waitFor(/value \|-{50} count\n/);
+    // Output is tagged with its entry, line by line.
+    expect(s.out).toMatch(/^\[3\] cnt=\d+$/m);
+
+    // disable / enable: the entry stays registered but its hits are skipped.
+    s.send('disable 4');
+    await s.waitFor(/Entry 4 disabled\./);
+    s.send('list');
+    await s.waitFor(/\[4\] disabled +hits=\d+ errors=0/);
+    s.send('enable 4');
+    await s.waitFor(/Entry 4 enabled\./);
+
+    // globals: names, types, current values, read from the live session.
+    s.send('globals');
+    await s.waitFor(/cnt: long = \d+\n/);
+    await s.waitFor(/lat: stats, @count=[1-9]\d* @sum=\d+ @min=\d+ @max=\d+ @avg=\d+\n/);
+
+    // A function used by a live probe, then redefined: the probe is rebuilt with the new body.
+    s.send('function tag() { return "A" }');
+    await s.waitFor(/\[6\] function tag/);
+    s.send('probe timer.ms(400) { printf("tag=%s\\n", tag()) }');
+    await s.waitFor(/\[7\] tag=A\n/);
+    s.send('function tag() { return "B" }');
+    await s.waitFor(/\[7\] rebuilt with the new tag/);
+    await s.waitFor(/\[7\] tag=B\n/);
+    s.send('delete 7');
+    await s.waitFor(/Deleted entry 7/);
+
+    // reset clears every global: the counter starts again from zero.
+    const beforeReset = Number(/cnt=(\d+)\n(?![\s\S]*cnt=)/.exec(s.out)?.[1] ?? 0);
+    s.send('reset');
+    await s.waitFor(/Cleared 2 globals: cnt, lat\./);
+    const afterMark = s.out.length;
+    await s.waitFor(/cnt=\d+\n/, 60_000, afterMark);
+    const afterReset = Number(/cnt=(\d+)\n/.exec(s.out.slice(afterMark))?.[1] ?? -1);
+    expect(afterReset).toBeLessThan(beforeReset);
     const saved = join(tempDir('tapsh-saved-'), 'session.stp');
     s.send(`save ${saved}`);
     await s.waitFor(/Saved the session to /);
@@ -85,6 +120,8 @@ describe.skipIf(skip || !built)('tapsh -i (piped)', () => {
     expect(script).toContain('global cnt, lat');
     expect(script).toContain('probe kernel.function("vfs_write") { cnt++ }');
     expect(script).not.toContain('vfs_read'); // deleted entries are not saved
+    expect(script).toContain('function tag() { return "B" }');
+    expect(script).not.toContain('return "A"'); // a redefined function is saved once, as it is now
     // The saved session runs as a script to the same effect.
     const rerun = await runTapsh(['-T', '3', saved], { env });
     expect(rerun.code, rerun.err).toBe(0);
