@@ -83,6 +83,26 @@ TAP_API long tap_kread(struct tap_context *c, unsigned long addr, int size, int 
 TAP_API_EXPORT(tap_kread);
 
 /**
+ * tap_tread - tap_kread for $target variables and @cast: the same read, with the error stap
+ * 4.8 gives target variables ("read fault [man error::fault] at 0xADDR")
+ * @c: context
+ * @addr: kernel address
+ * @size: 1, 2, 4 or 8
+ * @is_signed: sign-extend
+ */
+TAP_API long tap_tread(struct tap_context *c, unsigned long addr, int size, int is_signed)
+{
+	u64 buf = 0;
+
+	if (copy_from_kernel_nofault(&buf, (const void *)addr, size)) {
+		tap_error(c, "read fault [man error::fault] at 0x%lx", addr);
+		return 0;
+	}
+	return tap_extend(&buf, size, is_signed);
+}
+TAP_API_EXPORT(tap_tread);
+
+/**
  * tap_kwrite - write a 1/2/4/8-byte kernel value without risking a fault (guru mode's
  * `$var = x`, `$p->member = x`)
  * @c: context (the error goes there)

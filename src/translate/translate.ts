@@ -1341,6 +1341,7 @@ class Translator {
     const r = resolveCast(btf, e.type, e.components);
     if (!r.ok) throw new Unsupported(r.message, e.span);
     const addr = this.expr(ctx, e.operand);
+    this.setLast(ctx, cString(`operator '@cast' at ${e.span.file}:${e.span.line}:${e.span.col}`));
     return this.emitPlan(ctx, r.plan, e.components, addr, e.span);
   }
 
@@ -1365,7 +1366,7 @@ class Translator {
         w.line(`${v} = ${ext(`tap_tp_arg(c, ${plan.base.index})`, plan.baseSize, plan.baseSigned)};`);
         break;
       case 'stack':
-        w.line(`${v} = tap_kread(c, c->regs ? c->regs->sp + ${8 * (plan.base.slot + 1)} : 0, 8, 0);`);
+        w.line(`${v} = tap_tread(c, c->regs ? c->regs->sp + ${8 * (plan.base.slot + 1)} : 0, 8, 0);`);
         this.check(ctx);
         if (plan.baseSize < 8) w.line(`${v} = ${ext(v, plan.baseSize, plan.baseSigned)};`);
         break;
@@ -1388,7 +1389,7 @@ class Translator {
           break;
         }
         case 'load':
-          w.line(`${v} = tap_kread(c, (unsigned long)${v}, ${st.size}, ${st.bitSize ? 0 : st.signed ? 1 : 0});`);
+          w.line(`${v} = tap_tread(c, (unsigned long)${v}, ${st.size}, ${st.bitSize ? 0 : st.signed ? 1 : 0});`);
           this.check(ctx);
           if (st.bitSize) {
             const mask = st.bitSize >= 64 ? '~0UL' : `((1UL << ${st.bitSize}) - 1)`;
@@ -1552,12 +1553,12 @@ class Translator {
         const v = ctx.frame.longTemp();
         if (m.bitSize) {
           const byteOff = Math.floor(m.bitOffset / 8) & ~(size - 1);
-          w.line(`${v} = tap_kread(c, (unsigned long)${addr} + ${byteOff}, ${size}, 0);`);
+          w.line(`${v} = tap_tread(c, (unsigned long)${addr} + ${byteOff}, ${size}, 0);`);
           this.check(ctx);
           w.line(`${v} = (long)(((unsigned long)${v} >> ${m.bitOffset - byteOff * 8}) & ((1UL << ${m.bitSize}) - 1));`);
         } else {
           const signed = mt.kind === BtfKind.Int ? !!mt.intEncoding?.signed : mt.kind !== BtfKind.Ptr;
-          w.line(`${v} = tap_kread(c, ${at}, ${size}, ${signed ? 1 : 0});`);
+          w.line(`${v} = tap_tread(c, ${at}, ${size}, ${signed ? 1 : 0});`);
           this.check(ctx);
         }
         this.prettyScalar(ctx, btf, m.type, v, dst, false);
@@ -1661,7 +1662,7 @@ class Translator {
         // A bitfield: read the containing word, replace the bits, write it back.
         const word = ctx.frame.longTemp();
         const mask = last.bitSize >= 64 ? '~0UL' : `(((1UL << ${last.bitSize}) - 1) << ${last.bitOffset ?? 0})`;
-        w.line(`${word} = tap_kread(c, (unsigned long)${addr}, ${last.size}, 0);`);
+        w.line(`${word} = tap_tread(c, (unsigned long)${addr}, ${last.size}, 0);`);
         this.check(ctx);
         w.line(`${word} = (long)(((unsigned long)${word} & ~${mask}) | (((unsigned long)(${value}) << ${last.bitOffset ?? 0}) & ${mask}));`);
         w.line(`tap_kwrite(c, (unsigned long)${addr}, ${last.size}, ${word});`);

@@ -206,6 +206,10 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     const task = btf.find('task_struct', BtfKind.Struct).map((id) => btf.type(id)).find((t) => t.size > 0)!;
     const comm = btf.member(task.id, 'comm')!.bitOffset / 8;
     expect(r.out.toString()).toBe(`same=1 "sh" "sh"\nsize=${task.size} off=${comm}\naddr=1 ${comm}\n`);
+    // A bad pointer is a script error with stap's words for target variables, not a crash.
+    const fault = await tapsh(['-e', 'probe begin { println(@cast(0, "struct task_struct")->pid) }']);
+    expect(fault.code).toBe(1);
+    expect(fault.err).toMatch(new RegExp(`^ERROR: read fault \\[man error::fault\\] at 0x${(btf.member(task.id, 'pid')!.bitOffset / 8).toString(16)} near operator '@cast' at <input>:1:23$`, 'm'));
   });
 
   it('reads through @cast on a pointer held as a number', async () => {
