@@ -264,6 +264,7 @@ const ARGSTR: Readonly<Record<string, (v: (name: string) => string | undefined) 
   mprotect: (v) => `sprintf("%p, %d, %s", ${v('addr')}, ${v('len')}, ${v('prot_str')})`,
   munmap: (v) => `sprintf("%p, %u", ${v('start')}, ${v('length')})`,
   brk: (v) => `sprintf("%p", ${v('brk')})`,
+  prctl: (v) => `_prctl_argstr(${v('option')}, ${v('arg2')}, ${v('arg3')}, ${v('arg4')}, ${v('arg5')})`,
   fcntl: (v) => `sprintf("%d, %s, 0x%x", ${v('fd')}, ${v('cmd_str')}, ${v('arg')})`,
   mmap2: (v) => `sprintf("%p, %u, %s, %s, %d, %d", ${v('start')}, ${v('length')}, ${v('prot_str')}, ${v('flags_str')}, ${v('fd')}, ${v('pgoffset')})`,
   kill: (v) => `sprintf("%d, %s", ${v('pid')}, ${v('sig_name')})`,
@@ -406,7 +407,7 @@ export function syscallVariables(s: SyscallShape, wanted: readonly string[] | un
   }
   // A variable of an argument this variant of the call does not have (dup2's flags, eventfd's
   // flags) is 0, as in stap, when every field is accounted for.
-  if (fields.every((f) => used.has(f))) for (const v of restVars) if (!have.has(v)) set(v, '0', 'number');
+  if (fields.every((f) => used.has(f))) for (const v of restVars) if (!have.has(v)) set(v, '0', 'derived');
   const v = (name: string): string | undefined => (have.has(name) ? name : hidden.get(name));
   // 3. Decoded and computed variables.
   for (const name of vars) {
@@ -460,7 +461,8 @@ function argstrExpr(s: SyscallShape, vars: readonly Assignment[], raw: (f: Trace
   const parts: { fmt: string; expr: string }[] = [];
   for (const a of [...vars].sort((x, y) => x.pos - y.pos)) {
     if (a.shape === 'derived') continue;
-    const decoded = have.has(a.name + '_str') ? a.name + '_str' : a.name === 'sig' && have.has('sig_name') ? 'sig_name' : undefined;
+    const base = a.name.replace(/_uaddr$/, '');
+    const decoded = [a.name + '_str', base + '_str'].find((n) => have.has(n)) ?? (a.name === 'sig' && have.has('sig_name') ? 'sig_name' : undefined);
     if (decoded) parts.push({ fmt: '%s', expr: decoded });
     else parts.push({ fmt: a.shape === 'string' ? '%s' : a.shape === 'pointer' ? '%p' : '%d', expr: a.name });
   }

@@ -51,13 +51,13 @@ describe.skipIf(!enabled)('other library functions in the lab VM', () => {
       '-c', 'sleep 0.3; wc -c /etc/passwd',
       '-e', `
       probe begin { printf("%d [%s] [%s]\\n", argc, argv[1], argv[2]); println("[", pstrace(pid2task(1)), "]")
-        println(symfileline(0xffffffff81000000), " ", usymfileline(0x7f0000001000)) }
+        println(symfileline(0xffffffff81000000), " ", usymfileline(0x7f0000001000), " ", symfile(0x10), symline(0x11), usymfile(0x12), usymline(0x13)) }
       probe kprobe.function("vfs_read") {
         if (execname() == "wc" && (pid() == target() || ppid() == target())) { f = pointer_arg(1); println(inode_path(@cast(f, "struct file")->f_inode), pstrace(task_current())); exit() }
       }`,
       'one', 'two three',
     ]);
-    expect(lines.slice(0, 3)).toEqual(['2 [one] [two three]', '[]', '0xffffffff81000000 0x7f0000001000']);
+    expect(lines.slice(0, 3)).toEqual(['2 [one] [two three]', '[]', '0xffffffff81000000 0x7f0000001000 0x100x110x120x13']);
     // the -c command's wc (busybox cat would use sendfile): " wc(PID) ..." up to (not including) init
     expect(lines.find((l) => l.startsWith('/etc/passwd'))).toMatch(/^\/etc\/passwd wc\(\d+\)( \S+\(\d+\))+$/);
   }, 300_000);
