@@ -20,7 +20,7 @@ const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 20);
 /** Kernel functions the entries probe, one each (all in the lab kernel, all hit by its normal activity or not at all). */
 const FUNCTIONS = ['vfs_read', 'vfs_write', 'vfs_open', 'do_sys_openat2', 'ksys_read', 'ksys_write', 'filp_close', 'do_filp_open', 'path_openat',
   'vfs_statx', 'do_faccessat', 'kernel_clone', 'do_exit', 'schedule_timeout', 'do_nanosleep', 'hrtimer_nanosleep', '__x64_sys_getpid',
-  'security_file_open', 'fput', 'dput', 'vfs_fstat', 'do_mmap', 'vm_mmap_pgoff', '__x64_sys_close'];
+  'vfs_fstat', 'do_mmap', 'vm_mmap_pgoff', '__x64_sys_close', 'do_unlinkat', 'do_mkdirat', 'vfs_fsync_range'];
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -149,6 +149,11 @@ export async function run() {
     ].join('\n');
     console.log(table);
     writeFileSync(join(root, 'bench/results/session.md'), table);
+  } catch (e) {
+    // Say what the guest said, for a failure on the target.
+    const { execSync } = await import('node:child_process');
+    console.error(execSync(`tail -n 40 ${cache}/lab/*/console.log 2>/dev/null || true`).toString());
+    throw e;
   } finally {
     await session?.quit().catch(() => undefined);
     await open.release();
