@@ -75,6 +75,8 @@ export interface Resolved {
   readonly embedded: readonly EmbeddedDecl[];
   /** --skip-badvars: `$var` nodes the probe point does not have; they read as 0 (pass 3 must emit 0 for them). */
   readonly badTargets: ReadonlySet<Expr>;
+  /** `x->member` on a script value: the struct or union `x` points to, where pass 2 knows it (pass 3 reads through it). */
+  readonly autocastTypes?: ReadonlyMap<Expr, string>;
 }
 
 export interface ElaborateOptions {
@@ -136,6 +138,7 @@ class Elaborator {
   private unsure = 0;
   /** With --skip-badvars: target variables the probe does not have, which read as 0. */
   private readonly badTargets = new Set<Expr>();
+  private readonly autocastTypes = new Map<Expr, string>();
   /** Target-variable nodes that are assigned to (procfs `$value` direction, guru checks). */
   private readonly writtenTargets = new Set<Expr>();
   /** Variables already reported as misused; no further "unresolved type" noise about them. */
@@ -621,6 +624,7 @@ class Elaborator {
       this.error('TS4083', e.span, [vt.why]);
       return;
     }
+    if (vt.kind === 'typed') this.autocastTypes.set(e, vt.struct);
     const btf = modelBtf(this.opts.kernel);
     if (!btf || vt.kind !== 'typed') return;
     const r = resolveCast(btf, vt.struct, e.components);
@@ -1236,6 +1240,11 @@ class Elaborator {
         for (const c of e.components) if (c.kind === 'subscript') this.expect(unit, c.index, 'long', 'a target-variable subscript');
         if (e.kind === 'cast' || e.kind === 'autocast') this.typeExpr(unit, e.operand, undefined);
         if (e.kind === 'autocast' && this.reporting && this.unsure === 0) this.checkAutocast(unit, e);
+        // Pass 3 reads through the type wherever it is known, @defined branches included.
+        else if (e.kind === 'autocast' && e.components.length) {
+          const vt = this.valueType(unit, e.operand, new Set());
+          if (vt.kind === 'typed') this.autocastTypes.set(e, vt.struct);
+        }
         if (e.kind === 'cast' && this.reporting && this.unsure === 0) {
           const btf = modelBtf(this.opts.kernel);
           // Only a member the type lacks is held against the script here (in stap's words); what the
@@ -1375,6 +1384,7 @@ class Elaborator {
       types: this.types,
       elision: this.elision,
       badTargets: this.badTargets,
+      autocastTypes: this.autocastTypes,
       embedded: [
         ...this.included.flatMap((path) => this.library.file(path)?.program.decls.filter((d): d is EmbeddedDecl => d.kind === 'embeddedDecl') ?? []),
         ...this.program.decls.filter((d): d is EmbeddedDecl => d.kind === 'embeddedDecl'),

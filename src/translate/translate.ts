@@ -1146,6 +1146,8 @@ class Translator {
         return e.op === '=~' ? `${fn}(${v})` : `(!${fn}(${v}))`;
       }
       case 'target':
+        // --skip-badvars: a variable this point does not have reads as 0 (pass 2 said which).
+        if (this.r.badTargets?.has(e)) return '0L';
         // In a .return probe a parameter (and anything built on it) is its value at entry, as in stap.
         if (ctx.entry && e.name !== 'return') return this.entryValue(ctx, e, e);
         return this.targetVar(ctx, e);
@@ -1170,8 +1172,9 @@ class Translator {
         return this.contextVars(ctx, e);
       case 'defined':
         return this.definedHere(ctx, e.operand) ? '1L' : '0L';
-      case 'atVar':
       case 'autocast':
+        return this.autocastExpr(ctx, e);
+      case 'atVar':
       case 'perf':
       case 'probewrite':
       case 'const':
@@ -1257,6 +1260,11 @@ class Translator {
     }
     if (x.kind === 'contextVars') return !!p && isFunctionFamily(p.family);
     if (x.kind === 'atVar') return false;
+    if (x.kind === 'autocast') {
+      const struct = this.r.autocastTypes?.get(x);
+      const btf = modelBtf(this.opts.kernel);
+      return !!struct && !!btf && resolveCast(btf, struct, x.components, x.pretty > 0 || x.addressOf).ok;
+    }
     if (x.kind !== 'target') return true;
     if (!p) return false;
     if (p.family === 'procfs') return x.name === 'value';
@@ -1343,6 +1351,24 @@ class Translator {
     const addr = this.expr(ctx, e.operand);
     this.setLast(ctx, cString(`operator '@cast' at ${e.span.file}:${e.span.line}:${e.span.col}`));
     return this.emitPlan(ctx, r.plan, e.components, addr, e.span);
+  }
+
+  /**
+   * `x->member` on a script value whose kernel type pass 2 worked out (a local holding `$p`, a
+   * function returning a @cast, ...): read as `@cast(x, "struct T")->member` would be.
+   */
+  private autocastExpr(ctx: UnitCtx, e: Extract<Expr, { kind: 'autocast' }>): string {
+    const struct = this.r.autocastTypes?.get(e);
+    const btf = modelBtf(this.opts.kernel);
+    if (!struct || !btf) throw new Unsupported(`'->' on a value whose kernel type is not known here: use @cast(value, "struct NAME")->member`, e.span);
+    const start = this.expr(ctx, e.operand);
+    const addr = ctx.frame.longTemp();
+    ctx.w.line(`${addr} = (long)(${start});`);
+    this.setLast(ctx, this.tokenAt(e.span));
+    if (e.pretty) return this.prettyTarget(ctx, e, btf, (want) => resolveCast(btf, struct, e.components, want), addr);
+    const r = resolveCast(btf, struct, e.components, e.addressOf);
+    if (!r.ok) throw new Unsupported(r.message, e.span);
+    return this.addressOrValue(ctx, r.plan, e, addr);
   }
 
   /** Emits the reads of a resolved target plan; `start` is the value for an 'expr' base. */

@@ -191,13 +191,14 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     expect(procfs.err).not.toMatch(/internal error|at .*\.js:\d+/);
   });
 
-  it('pretty-prints @cast like the target it came from, and takes addresses with & (offsets and sizeof as BTF has them)', async () => {
+  it('pretty-prints @cast like the target it came from, takes addresses with & (offsets and sizeof as BTF has them), reads -> through locals holding $target pointers', async () => {
     const r = await tapsh(['-c', 'sh -c "true & wait"', '-e', [
       'global n',
       'probe kernel.function("wake_up_new_task") { if (n++) next',
       '  printf("same=%d %s %s\\n", $p$ == @cast($p, "task_struct")$, @cast($p, "struct task_struct")->comm$, $p->comm$)',
       '  printf("size=%d off=%d\\n", &@cast(0, "struct task_struct")[1], &@cast(0, "struct task_struct")->comm)',
-      '  printf("addr=%d %d\\n", &@cast($p, "struct task_struct")->comm == &$p->comm, &$p->comm - $p) }',
+      '  printf("addr=%d %d\\n", &@cast($p, "struct task_struct")->comm == &$p->comm, &$p->comm - $p)',
+      '  p = $p; q = p->parent; printf("autocast=%d %d %s\\n", p->pid == $p->pid, q->pid == pid(), p->comm$) }',
     ].join('\n')]);
     expect(r.code, r.err).toBe(0);
     const dir = join(cache, 'kernels');
@@ -205,7 +206,7 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
     const btf = Btf.parse(readFileSync(blob));
     const task = btf.find('task_struct', BtfKind.Struct).map((id) => btf.type(id)).find((t) => t.size > 0)!;
     const comm = btf.member(task.id, 'comm')!.bitOffset / 8;
-    expect(r.out.toString()).toBe(`same=1 "sh" "sh"\nsize=${task.size} off=${comm}\naddr=1 ${comm}\n`);
+    expect(r.out.toString()).toBe(`same=1 "sh" "sh"\nsize=${task.size} off=${comm}\naddr=1 ${comm}\nautocast=1 1 "sh"\n`);
     // A bad pointer is a script error with stap's words for target variables, not a crash.
     const fault = await tapsh(['-e', 'probe begin { println(@cast(0, "struct task_struct")->pid) }']);
     expect(fault.code).toBe(1);
