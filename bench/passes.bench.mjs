@@ -1,6 +1,6 @@
 // Passes 1+2 on a script that calls (nearly) every function of the tapset library: in-process ms, and whole `tapsh -p2` processes against node's own startup.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,11 +36,19 @@ function libraryScript() {
   return { text: `probe begin {\n${calls.join('\n')}\n}\n`, count: calls.length };
 }
 
-function timeProcess(args, env) {
+/** GNU time, when installed: the child's CPU time (user + system), steadier than wall time on a loaded host. */
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const cpuTimes = new Map();
+
+/** Wall ms of one node process; its CPU ms (with GNU time) go to cpuTimes under `key`. */
+function timeProcess(args, env, key) {
+  const argv = GNU_TIME ? [GNU_TIME, '-f', 'tapsh-bench-cpu %U %S', process.execPath, ...args] : [process.execPath, ...args];
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const r = spawnSync(argv[0], argv.slice(1), { env: { ...process.env, ...env }, encoding: 'utf8' });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr.slice(0, 2000)}`);
+  const cpu = /tapsh-bench-cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  if (cpu && key) cpuTimes.set(key, [...(cpuTimes.get(key) ?? []), (Number(cpu[1]) + Number(cpu[2])) * 1000]);
   return ms;
 }
 
@@ -53,6 +61,8 @@ const text = require('node:fs').readFileSync(process.argv[4], 'utf8');
 const cacheDir = process.argv[5] || undefined;
 const release = hostKernels()[0]?.release;
 const kernelModel = release ? cachedModelForRelease(release) : undefined;
+// The model parses its tables on first use: do it before the clock, so only passes 1+2 are timed (the process rows include it).
+if (kernelModel) void (kernelModel.functions.size + kernelModel.tracepoints.size);
 const once = () => {
   const t0 = performance.now();
   const r = elaborateScript({ text, fileName: 'lib.stp', scriptArgs: [], includeDirs: [], guru: true, unoptimized: false, suppressWarnings: true, warningsAreErrors: false, kernelModel, cacheDir });
@@ -99,8 +109,8 @@ export async function run() {
       floor.push(timeProcess(['-e', '0']));
       trees.forEach((tree, t) => {
         const cli = join(tree, 'bin/tapsh.js');
-        m[t].cold.push(timeProcess([cli, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: fresh() }));
-        m[t].warm.push(timeProcess([cli, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: warmCaches[t] }));
+        m[t].cold.push(timeProcess([cli, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: fresh() }, `${t}:cold`));
+        m[t].warm.push(timeProcess([cli, '-p2', '-g', '-w', file], { TAPSH_CACHE_DIR: warmCaches[t] }, `${t}:warm`));
         const c = inProcess(file, undefined, tree);
         const w = inProcess(file, join(warmCaches[t], 'lang'), tree);
         m[t].inCold.push(c.first);
@@ -114,12 +124,17 @@ export async function run() {
       const base = BASE ? ` ${fmt(median(m[1][key]))} | ${(median(xs) / median(m[1][key])).toFixed(2)} |` : '';
       return `| ${what} | ${fmt(median(xs))} | ${xs.map(fmt).join(', ')} | ${ratio ? (median(xs) / f).toFixed(2) : '—'} |${base}`;
     };
+    const cpuRow = (what, key) => {
+      const xs = cpuTimes.get(`0:${key}`) ?? [];
+      const b = cpuTimes.get(`1:${key}`);
+      return `| ${what} | ${fmt(median(xs))} | ${xs.map(fmt).join(', ')} | — |${BASE && b ? ` ${fmt(median(b))} | ${(median(xs) / median(b)).toFixed(2)} |` : BASE ? ' — | — |' : ''}`;
+    };
     const table = [
       `# Passes 1+2 on a script calling ${count} tapset functions (every public one with typed parameters; ${RUNS} runs, medians)`,
       '',
       'Command: `npm run bench -- passes` (BENCH_RUNS to change the run count). Aim (issue 3): pass 1+2 under 150 ms.',
       `Measured: ${new Date().toISOString()} on ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end; with the lab kernel's captured model when one is cached.`,
-      '"Parsed-tapset cache" is the on-disk cache of indexed and parsed tapsets (`$TAPSH_CACHE_DIR/lang`); stap itself is not installed here, so there is no stap column.',
+      '"Parsed-tapset cache" is the on-disk cache of indexed and parsed tapsets (`$TAPSH_CACHE_DIR/lang`); in-process rows time elaborateScript only (the kernel model is loaded and its tables parsed before the clock starts).',
       '',
       ...(BASE ? [`Baseline (measured in the same run, interleaved run by run): \`BENCH_BASELINE=${BASE}\`${process.env.BENCH_BASELINE_NOTE ? ` — ${process.env.BENCH_BASELINE_NOTE}` : ''}.`, ''] : []),
       `| what | median ms | runs (ms) | ratio to node startup |${BASE ? ' baseline median ms | ratio to baseline |' : ''}`,
@@ -127,6 +142,7 @@ export async function run() {
       `| floor: node startup (\`node -e 0\`) | ${fmt(f)} | ${floor.map(fmt).join(', ')} | 1.00 |${BASE ? ' — | — |' : ''}`,
       row('`tapsh -p2` process, parsed-tapset cache cold', 'cold'),
       row('`tapsh -p2` process, parsed-tapset cache warm', 'warm'),
+      ...(cpuTimes.size ? [cpuRow('`tapsh -p2` process, cache cold: CPU ms (user+sys, GNU time)', 'cold'), cpuRow('`tapsh -p2` process, cache warm: CPU ms (user+sys, GNU time)', 'warm')] : []),
       row('pass 1+2 in-process (elaborateScript), first call, no disk cache', 'inCold', false),
       row('pass 1+2 in-process, first call, warm disk cache', 'inWarm', false),
       row('pass 1+2 in-process, repeated (library already in memory)', 'inAgain', false),
