@@ -62,7 +62,7 @@ export const MESSAGES = {
   TS4001: 'warning: tapset file {0} was skipped: {1}',
   TS4010: 'semantic error: no match for probe point {0}',
   TS4011: 'semantic error: probe alias expansion does not terminate ({0})',
-  TS4012: 'semantic error: probe point {0} does not match any expansion of alias {1}',
+  TS4012: 'semantic error: probe point {0} does not match any expansion of alias {1}{2}',
   TS4013: 'semantic error: invalid probe point {0}: {1}',
   TS4014: "semantic error: probe point {0}: the '{1}' probe family is not supported by tapsh",
   TS4015: 'semantic error: probe point {0} is not supported: {1}',

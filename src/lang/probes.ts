@@ -159,6 +159,8 @@ function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: D
   const matches = prefixMatches.filter((a) => a.name.length === longest);
   if (matches.length > 0) {
     const out: DerivedProbe[] = [];
+    /** Optional targets that matched nothing: why an alias can expand to nothing without an error of its own. */
+    const quiet: string[] = [];
     for (const a of matches) {
       ctx.useAlias(a);
       const suffix = syscallSuffix(a.file, pointText(a.name), flat.slice(a.name.length));
@@ -179,13 +181,17 @@ function deriveFlat(flat: FlatPoint, base: Partial_, ctx: DeriveContext, errs: D
             errs.push(...targetErrs);
             hard.push(...targetErrs);
           }
+          if (derived.length === 0 && target.optional) quiet.push(pointText(tflat));
           out.push(...derived);
           // A sufficient target that matched ends the alias's list: later targets are not tried.
           if (derived.length > 0 && target.sufficient) break targets;
         }
       }
     }
-    if (out.length === 0 && errs.length === 0) errs.push(diag('TS4012', at.span, [pointText(flat), matches.map((m) => pointText(m.name)).join(', ')]));
+    if (out.length === 0 && errs.length === 0) {
+      const why = quiet.length ? `: its optional targets matched nothing (${[...new Set(quiet)].join(', ')})` : '';
+      errs.push(diag('TS4012', at.span, [pointText(flat), matches.map((m) => pointText(m.name)).join(', '), why]));
+    }
     return out;
   }
   return deriveBuiltin(flat, base, ctx, errs, at);
