@@ -105,8 +105,8 @@ function pointVariables(p: DerivedProbe, model: KernelModel | undefined): string
     const btf = vmlinux ? btfForFunction(vmlinux, String(p.detail.function), String(p.detail.module ?? '')) : undefined;
     const proto = btf?.funcProto(String(p.detail.function));
     if (!btf || !proto) return [];
-    const vars = proto.params.map((x) => `$${x.name}:${stapType(btf.typeName(x.type))}`);
-    if (p.isReturn && proto.ret !== 0) vars.unshift(`$return:${stapType(btf.typeName(proto.ret))}`);
+    const vars = proto.params.map((x) => `$${x.name}:${stapTypeName(btf, x.type)}`);
+    if (p.isReturn && proto.ret !== 0) vars.unshift(`$return:${stapTypeName(btf, proto.ret)}`);
     return vars;
   }
   return [];
