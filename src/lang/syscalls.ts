@@ -309,9 +309,13 @@ export function syscallShapes(model: KernelModel): SyscallShape[] {
   return out.sort((a, b) => (a.name + ':' + a.enter.event < b.name + ':' + b.enter.event ? -1 : 1));
 }
 
+/** System calls stap names that the kernel has no function for any more, by x86_64 number. */
+const RAW_ONLY: Readonly<Record<string, number>> = { sysctl: 156 };
+
 /** Wrapper arguments whose kinds stap's variable names do not tell (32-bit execve's argv and envp). */
 const WRAPPER_ARGS: Readonly<Record<string, readonly string[]>> = {
   compat_execve: ['const char * filename', 'u32 argv', 'u32 envp'],
+  sysctl: ['void * args'],
   compat_execveat: ['int dfd', 'const char * filename', 'u32 argv', 'u32 envp', 'int flags'],
 };
 
@@ -386,7 +390,10 @@ export function syscallVariables(s: SyscallShape, wanted: readonly string[] | un
     } else set(name, fieldValue(kind, raw(f)), kind === 'pointer' || kind === 'string' ? 'pointer' : 'number', pos);
   };
   const byName = new Map(fields.map((f) => [f.name, f]));
-  const derived = (v: string): boolean => /_(str|unquoted)$/.test(v) || ['name', 'argstr', 'sig_name', 'cmdstr'].includes(v) || !!COMPUTED[s.name]?.[v];
+  // 32-bit variants (compat_sys_semctl) decode as the native call does
+  const native = s.name.replace(/^compat_(sys_)?/, '');
+  const computedFor = (v: string): ((w: (name: string) => string | undefined) => string) | undefined => COMPUTED[s.name]?.[v] ?? COMPUTED[native]?.[v];
+  const derived = (v: string): boolean => /_(str|unquoted)$/.test(v) || ['name', 'argstr', 'sig_name', 'cmdstr'].includes(v) || !!computedFor(v);
   // 1. Variables named after a field (or its address). A field called `name` is `name_str`, since
   //    `name` is the call's name.
   for (const v of vars) {
@@ -412,7 +419,7 @@ export function syscallVariables(s: SyscallShape, wanted: readonly string[] | un
   // 3. Decoded and computed variables.
   for (const name of vars) {
     if (have.has(name) || name === 'name' || name === 'argstr') continue;
-    const computed = COMPUTED[s.name]?.[name] ?? (name === 'sig_name' ? (w: typeof v) => `_signal_name(${w('sig')})` : undefined);
+    const computed = computedFor(name) ?? (name === 'sig_name' ? (w: typeof v) => `_signal_name(${w('sig')})` : undefined);
     if (computed) {
       set(name, computed(v), 'derived');
       continue;
@@ -438,7 +445,7 @@ export function syscallVariables(s: SyscallShape, wanted: readonly string[] | un
       set(name, base, 'derived');
       continue;
     }
-    const dec = DECODERS[`${s.name}:${name}`] ?? DECODERS[name];
+    const dec = DECODERS[`${s.name}:${name}`] ?? DECODERS[`${native}:${name}`] ?? DECODERS[name];
     set(name, dec ? dec(x, v) : `sprintf("0x%x", ${x})`, 'derived');
   }
   return out;
@@ -452,7 +459,7 @@ function argumentFields(s: SyscallShape): TracepointField[] {
 function argstrExpr(s: SyscallShape, vars: readonly Assignment[], raw: (f: TracepointField) => string): string {
   const have = new Set(vars.map((a) => a.name));
   const hidden = new Map(argumentFields(s).map((f) => ['__' + f.name, raw(f)]));
-  const special = ARGSTR[s.name];
+  const special = ARGSTR[s.name] ?? ARGSTR[s.name.replace(/^compat_(sys_)?/, '')];
   if (special) {
     let missing = false;
     const text = special((n) => (have.has(n) ? n : hidden.get(n) ?? ((missing = true), '0')));
@@ -525,6 +532,27 @@ export function syscallTapsets(model: KernelModel, tapsetDir: string): readonly 
     const w = wanted.get(s.name);
     out.push({ path: `${SYSCALL_TAPSET_PREFIX}${file}.stp`, text: `// syscall.${s.name}, from syscalls:${s.enter.event}\n` + entrySource(s, w), functions: [], globals: [], aliasHeads: heads });
     if (s.exit) out.push({ path: `${SYSCALL_TAPSET_PREFIX}${file}.return.stp`, text: `// syscall.${s.name}.return, from syscalls:${s.exit.event}\n` + returnSource(s, w), functions: [], globals: [], aliasHeads: heads });
+  }
+  // Calls the kernel only answers with ENOSYS (no sys_* function, no tracepoint): on raw_syscalls,
+  // by number, as stap does (x86_64 numbers).
+  for (const [name, nr] of Object.entries(RAW_ONLY)) {
+    const w = wanted.get(name);
+    if (!w || out.some((f) => f.path === `${SYSCALL_TAPSET_PREFIX}${name}.stp`) || !model.tracepoints.has('raw_syscalls:sys_enter')) continue;
+    const s = wrapperShape(name, 'raw_syscalls:sys_enter', w);
+    const raw = (f: TracepointField): string => `__syscall_user_arg(${f.offset + 1})`;
+    const vars = syscallVariables(s, w, raw);
+    const body = [`\tif ($id != ${nr}) next`, `\tname = ${JSON.stringify(name)}`, ...vars.map((a) => `\t${a.name} = ${a.expr}`), `\targstr = ${argstrExpr(s, vars, raw)}`];
+    out.push({
+      path: `${SYSCALL_TAPSET_PREFIX}${name}.stp`, functions: [], globals: [], aliasHeads: heads,
+      text: `// syscall.${name}: system call ${nr}, which the kernel no longer implements\n` +
+        `probe syscall.${name}, nd_syscall.${name} = kernel.trace("raw_syscalls:sys_enter") {\n${body.join('\n')}\n}\n`,
+    });
+    out.push({
+      path: `${SYSCALL_TAPSET_PREFIX}${name}.return.stp`, functions: [], globals: [], aliasHeads: heads,
+      text: `// syscall.${name}.return: system call ${nr}\n` +
+        `probe syscall.${name}.return, nd_syscall.${name}.return = kernel.trace("raw_syscalls:sys_exit") {\n` +
+        `\tif ($id != ${nr}) next\n\tname = ${JSON.stringify(name)}\n\tretval = $ret\n\tretstr = return_str(1, retval)\n}\n`,
+    });
   }
   const have = new Set(out.map((f) => f.path));
   for (const [name, w] of wanted) {

@@ -37,6 +37,7 @@ function model(): KernelModel {
   call('execve', ['const char * filename', 'const char *const * argv', 'const char *const * envp']);
   call('getpid', []);
   call('close_range', ['unsigned int fd', 'unsigned int max_fd', 'unsigned int flags']);
+  for (const ev of ['sys_enter', 'sys_exit']) tps.push({ system: 'raw_syscalls', event: ev, id: 3, fields: [field('long id', 8), field(ev === 'sys_enter' ? 'unsigned long args[6]' : 'long ret', 16)], printFmt: '' });
   tps.push({ system: 'sched', event: 'sched_process_exit', id: 2, fields: [field('char comm[16]', 8), field('pid_t pid', 24)], printFmt: '' });
   return {
     identity: { release: '6.1.0-test-amd64', arch: 'x86_64', buildId: '', version: '', vermagic: '' },
@@ -81,7 +82,7 @@ describe('syscall alias generation', () => {
   it('makes one entry and one return file per call, indexed under syscall and nd_syscall', () => {
     const files = syscallTapsets(kernel, TAPSETS);
     expect(files.map((f) => f.path)).toContain('<syscalls>/pread@pread64.return.stp');
-    expect(files.length).toBe(2 * 9 + 2); // and fstatfs64 at its 32-bit wrapper
+    expect(files.length).toBe(2 * 9 + 2 + 2); // and fstatfs64 at its 32-bit wrapper, sysctl by number
     for (const f of files) expect(f.aliasHeads).toEqual(['syscall', 'nd_syscall']);
   });
 });
@@ -130,9 +131,9 @@ describe('syscall aliases in pass 2', () => {
 
   it('wildcards and braces expand over the kernel\'s calls', () => {
     const count = (pt: string): number => (probes(elaborate(`probe ${pt} { println(name) }`).out).match(/^kernel\.trace/gm) ?? []).length;
-    expect(count('syscall.*')).toBe(9);
-    // returns, the entry probes saving arguments (getpid has none), the thread-exit cleanup
-    expect(count('syscall.*.return')).toBe(9 + 8 + 1);
+    expect(count('syscall.*')).toBe(9 + 1); // the tracepoint calls, and sysctl on raw_syscalls
+    // returns, the entry probes saving arguments (getpid has none), the thread-exit cleanup, sysctl
+    expect(count('syscall.*.return')).toBe(9 + 8 + 1 + 1);
     expect(count('syscall.{open,close}')).toBe(2);
     expect(count('syscall.*execve')).toBe(1);
     expect(count('nd_syscall.open*')).toBe(2);
@@ -164,6 +165,16 @@ describe('syscall aliases in pass 2', () => {
     expect(p).toContain('fd = __int32(__syscall_wrapper_arg(1, 1));');
     expect(p).toContain('buf_uaddr = __syscall_wrapper_arg(3, 1);');
     expect(p).toContain('kprobe.function("__ia32_compat_sys_fstatfs64").return /* <- syscall.fstatfs64.return');
+  });
+
+  it('a call the kernel no longer implements (sysctl) is raw_syscalls filtered by its number', () => {
+    const r = elaborate('probe syscall.sysctl { println(args, argstr) } probe syscall.sysctl.return { println(retstr) }');
+    expect(r.errors).toBe('');
+    const p = probes(r.out);
+    expect(p).toContain('kernel.trace("raw_syscalls:sys_enter") /* <- syscall.sysctl');
+    expect(p).toMatch(/if \(\$id != 156\)\s+next;/);
+    expect(p).toContain('args = __syscall_user_arg(1);');
+    expect(p).toContain('argstr = sprintf("%p", args);');
   });
 
   it('-l lists the aliases, as stap does', () => {
