@@ -482,8 +482,6 @@ const RETURN_EXTRA: Readonly<Record<string, string>> = {
   wait4: 'status_str = retval > 0 && status_uaddr ? _wait_status_str(user_int(status_uaddr)) : ""',
 };
 
-/** Slot of each field in the per-thread entry-value map read by return probes. */
-const SAVED = '__syscall_args';
 
 function entrySource(s: SyscallShape, wanted: readonly string[] | undefined): string {
   const raw = (f: TracepointField): string => `$${f.name}`;
@@ -494,30 +492,26 @@ function entrySource(s: SyscallShape, wanted: readonly string[] | undefined): st
 
 function returnSource(s: SyscallShape, wanted: readonly string[] | undefined): string {
   const exit = s.exit!;
-  const fields = argumentFields(s);
-  const slot = new Map(fields.map((f, i) => [f, i]));
-  const raw = (f: TracepointField): string => `__syscall_arg${slot.get(f)}`;
+  // The arguments are still in the user registers the call saved at entry (x86_64: the tracepoint's
+  // fields are the arguments in order); after a successful execve they are the new program's.
+  const position = new Map(argumentFields(s).map((f, i) => [f, i + 1]));
+  const raw = (f: TracepointField): string => `__syscall_user_arg(${position.get(f)})`;
   const vars = syscallVariables(s, wanted, raw);
-  const save = fields.map((f, i) => `\t${SAVED}[tid(), ${i}] = $${f.name}`);
-  const load = fields.map((f, i) => `\t${raw(f)} = ${SAVED}[tid(), ${i}]\n\tdelete ${SAVED}[tid(), ${i}]`);
   const body = [
     `\tname = ${JSON.stringify(s.name)}`,
     `\tretval = $ret`,
     `\tretstr = return_str(1, retval)`,
-    ...load,
     ...vars.map((a) => `\t${a.name} = ${a.expr}`),
     ...(RETURN_EXTRA[s.name] ? [`\t${RETURN_EXTRA[s.name]}`] : []),
   ];
-  const saver = fields.length ? `probe kernel.trace("syscalls:${s.enter.event}") {\n${save.join('\n')}\n}\n` : '';
-  return `${saver}probe syscall.${s.name}.return, nd_syscall.${s.name}.return = kernel.trace("syscalls:${exit.event}") {\n${body.join('\n')}\n}\n`;
+  return `probe syscall.${s.name}.return, nd_syscall.${s.name}.return = kernel.trace("syscalls:${exit.event}") {\n${body.join('\n')}\n}\n`;
 }
 
 const generated = new WeakMap<KernelModel, Map<string, VirtualTapset[]>>();
 
 /**
  * The syscall alias files for a kernel: for each system call an entry file (syscall.NAME and
- * nd_syscall.NAME) and a return file (the .return aliases, and the entry probe that saves the
- * arguments for them). Cached per model and tapset directory.
+ * nd_syscall.NAME) and a return file (the .return aliases). Cached per model and tapset directory.
  */
 export function syscallTapsets(model: KernelModel, tapsetDir: string): readonly VirtualTapset[] {
   let perDir = generated.get(model);

@@ -38,7 +38,6 @@ function model(): KernelModel {
   call('getpid', []);
   call('close_range', ['unsigned int fd', 'unsigned int max_fd', 'unsigned int flags']);
   for (const ev of ['sys_enter', 'sys_exit']) tps.push({ system: 'raw_syscalls', event: ev, id: 3, fields: [field('long id', 8), field(ev === 'sys_enter' ? 'unsigned long args[6]' : 'long ret', 16)], printFmt: '' });
-  tps.push({ system: 'sched', event: 'sched_process_exit', id: 2, fields: [field('char comm[16]', 8), field('pid_t pid', 24)], printFmt: '' });
   return {
     identity: { release: '6.1.0-test-amd64', arch: 'x86_64', buildId: '', version: '', vermagic: '' },
     capturedAt: '', capturedFrom: 'test', btfPath: '', btfSize: 0,
@@ -110,17 +109,16 @@ describe('syscall aliases in pass 2', () => {
     expect(p).toContain('argstr = sprintf("%d, %d, %d", fd, max_fd, flags);');
   });
 
-  it('a return probe has retval, retstr and the entry values saved by an entry probe', () => {
+  it('a return probe has retval, retstr and the entry values from the saved user registers', () => {
     const r = elaborate('probe syscall.read.return { printf("%s %d %s %d %d\\n", name, retval, retstr, fd, count) }');
     expect(r.errors).toBe('');
     const p = probes(r.out);
     expect(p).toContain('kernel.trace("syscalls:sys_exit_read") /* <- syscall.read.return');
     expect(p).toContain('retstr = return_str(1, retval);');
-    expect(p).toContain('__syscall_args[tid(), 0] = $fd;');
-    expect(p).toContain('fd = __uint32(__syscall_arg0);');
-    expect(p).toContain('delete __syscall_args[tid(), 2];');
-    // the saved values are dropped when a thread exits inside a call
-    expect(p).toContain('kernel.trace("sched:sched_process_exit")');
+    expect(p).toContain('fd = __uint32(__syscall_user_arg(1));');
+    expect(p).toContain('count = __syscall_user_arg(3);');
+    // no extra probe on the entry: the return probe is all there is
+    expect(p).not.toContain('sys_enter_read');
   });
 
   it('nd_syscall is the same family under a second name', () => {
@@ -132,8 +130,7 @@ describe('syscall aliases in pass 2', () => {
   it('wildcards and braces expand over the kernel\'s calls', () => {
     const count = (pt: string): number => (probes(elaborate(`probe ${pt} { println(name) }`).out).match(/^kernel\.trace/gm) ?? []).length;
     expect(count('syscall.*')).toBe(9 + 1); // the tracepoint calls, and sysctl on raw_syscalls
-    // returns, the entry probes saving arguments (getpid has none), the thread-exit cleanup, sysctl
-    expect(count('syscall.*.return')).toBe(9 + 8 + 1 + 1);
+    expect(count('syscall.*.return')).toBe(9 + 1);
     expect(count('syscall.{open,close}')).toBe(2);
     expect(count('syscall.*execve')).toBe(1);
     expect(count('nd_syscall.open*')).toBe(2);
@@ -149,12 +146,6 @@ describe('syscall aliases in pass 2', () => {
     expect(elaborate('probe syscall.nosuchcall { println(1) }').errors).toMatch(/syscall\.nosuchcall/);
     const r = elaborate('probe syscall.nosuchcall ?, syscall.close { println(1) }');
     expect(r.errors).toBe('');
-  });
-
-  it('entry variables are not set in a return probe of a call without arguments', () => {
-    const r = elaborate('probe syscall.getpid.return { println(retval) }');
-    expect(r.errors).toBe('');
-    expect(probes(r.out)).not.toContain('sys_enter_getpid');
   });
 
   it('a call with no tracepoint (32-bit only) is a kprobe on its wrapper, arguments from the saved registers', () => {
