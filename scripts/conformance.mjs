@@ -1,12 +1,22 @@
 // npm run conformance: tapsh (the built CLI) over SystemTap's corpus as its README says; per-folder results and test/conformance/RESULTS.md.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { CORPUS, REPO, readManifest, runWithShim, shebangArgs, shellUnsupported } from './corpus-lib.mjs';
 
-const CLI = join(REPO, 'bin/tapsh.js');
+/**
+ * The run uses a private copy of the built tapsh (bin, dist, tapsets, runtime-c): others rebuilding dist/ in the
+ * shared tree during the ~15 minutes of a run would otherwise make tapsh crash on a half-written module.
+ */
+const SNAPSHOT = mkdtempSync(join(tmpdir(), 'tapsh-conformance-'));
+for (const d of ['bin', 'dist', 'tapsets', 'runtime-c', 'package.json']) cpSync(join(REPO, d), join(SNAPSHOT, d), { recursive: true });
+symlinkSync(join(REPO, 'node_modules'), join(SNAPSHOT, 'node_modules'));
+process.on('exit', () => rmSync(SNAPSHOT, { recursive: true, force: true }));
+const CLI = join(SNAPSHOT, 'bin/tapsh.js');
+/** Messages name the snapshot's tapset files: show them as the repository's. */
+const repoPaths = (text) => text?.replaceAll(SNAPSHOT, REPO);
 const FOLDERS = ['parseok', 'parseko', 'semko', 'semok', 'buildok', 'examples'];
 const TARGETS = { parseok: 100, parseko: 100, semko: 95, semok: 90 };
 
@@ -25,10 +35,10 @@ function toolHash() {
     for (const n of readdirSync(d).sort()) {
       const p = join(d, n);
       if (statSync(p).isDirectory()) walk(p);
-      else if (!n.endsWith('.map')) h.update(relative(REPO, p)).update('\0').update(readFileSync(p)).update('\0');
+      else if (!n.endsWith('.map')) h.update(relative(SNAPSHOT, p)).update('\0').update(readFileSync(p)).update('\0');
     }
   };
-  for (const d of ['dist', 'tapsets', 'runtime-c']) walk(join(REPO, d));
+  for (const d of ['dist', 'tapsets', 'runtime-c']) walk(join(SNAPSHOT, d));
   return h.digest('hex');
 }
 
@@ -139,8 +149,8 @@ async function pool(items, n, work) {
 
 /** Finds the lab kernel's captured model; captures it (one lab VM start and stop) when there is none. */
 async function ensureModel() {
-  const { hostKernels } = await import(join(REPO, 'dist/build/buildtree.js'));
-  const { cachedModelForRelease } = await import(join(REPO, 'dist/remote/capture.js'));
+  const { hostKernels } = await import(join(SNAPSHOT, 'dist/build/buildtree.js'));
+  const { cachedModelForRelease } = await import(join(SNAPSHOT, 'dist/remote/capture.js'));
   const release = hostKernels()[0]?.release;
   if (!release) return 'no kernel build tree under /lib/modules: kernel probe points are not checked';
   if (cachedModelForRelease(release)) return `kernel model: ${release} (cached)`;
@@ -185,7 +195,7 @@ async function main() {
       let r = await once();
       // A crash can be a race with someone rebuilding dist/ underneath; a real one happens twice.
       if (r.status === 'fail' && r.detail?.startsWith('crashed')) r = await once();
-      const o = { file: r.file, status: r.status, detail: r.detail, flags: r.flags, target: r.text ? usesTargetVars(r.text) : false };
+      const o = { file: r.file, status: r.status, detail: repoPaths(r.detail), flags: r.flags, target: r.text ? usesTargetVars(r.text) : false };
       if (slow) writeFileSync(cacheFile, JSON.stringify(o));
       process.stdout.write(o.status === 'pass' ? '.' : o.status === 'fail' ? 'F' : 'u');
       return o;
