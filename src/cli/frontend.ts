@@ -1,5 +1,5 @@
 // The front end as the CLI drives it: read the script, work out the target kernel's facts, run pass 1.
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { hostKernels, readBuildTree } from '../build/buildtree.js';
 import { parseScript, printProgram, renderDiagnostics } from '../lang/pass1.js';
@@ -11,6 +11,9 @@ import { cacheDir } from '../util/cache.js';
 import type { KernelIdentity } from '../remote/model.js';
 import type { Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
+import { ScriptError } from './script-error.js';
+
+export { checkTmpdir, ScriptError } from './script-error.js';
 
 export interface ScriptSource {
   text: string;
@@ -30,7 +33,6 @@ export function readScript(o: CliOptions): ScriptSource {
   }
 }
 
-export class ScriptError extends Error {}
 
 /** Where `--example NAME` looks: $TAPSH_EXAMPLES_DIR, else SystemTap's installed examples. */
 export function examplesDir(): string {
@@ -53,20 +55,6 @@ export function findExample(name: string): string {
   if (found.length === 0) throw new ScriptError(`Example '${name}' was not found under '${root}'.`);
   if (found.length > 1) throw new ScriptError(`Multiple examples found: ${found.map((f) => relative(root, f)).join(', ')}; name one with its folder.`);
   return found[0]!;
-}
-
-/** stap refuses to start when $TMPDIR is set but is not a directory it can write to; so does tapsh. */
-export function checkTmpdir(): void {
-  const dir = process.env['TMPDIR'];
-  if (!dir) return;
-  let problem: string | undefined;
-  try {
-    if (!statSync(dir).isDirectory()) problem = 'Not a directory';
-    else accessSync(dir, constants.W_OK | constants.X_OK);
-  } catch (e) {
-    problem = (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'Not a directory' : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as NodeJS.ErrnoException).code ?? String(e);
-  }
-  if (problem) throw new ScriptError(`cannot create a temporary directory under TMPDIR=${dir}: ${problem}. Set TMPDIR to a writable directory, or unset it.`);
 }
 
 /**

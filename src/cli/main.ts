@@ -6,11 +6,9 @@ import { TargetError } from '../remote/target.js';
 import { IGNORED, parseArgs, UsageError } from './args.js';
 import type { Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
-import { checkTmpdir, runPass1, runPass2, ScriptError } from './frontend.js';
-import { listProbes } from './list-command.js';
+import { checkTmpdir, ScriptError } from './script-error.js';
 import { passLine, startClock } from './timing.js';
 import { KbuildError } from '../build/kbuild.js';
-import { LANGUAGE_VERSION } from '../lang/pass1.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -87,25 +85,45 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       return 0;
     }
     if (o.version) {
-      io.out(`tapsh ${version()} (SystemTap language ${LANGUAGE_VERSION}; output formats as stap 4.8)\n`);
+      io.out(`tapsh ${version()} (SystemTap language ${(await import('../lang/pass1.js')).LANGUAGE_VERSION}; output formats as stap 4.8)\n`);
       return 0;
     }
     checkTmpdir();
     if (o.verbose > 0) for (const f of o.ignored ?? []) io.err(`tapsh: ${f.length > 1 ? '--' : '-'}${f} ignored: ${IGNORED[f]}\n`);
-    if (o.listProbes !== undefined || o.listProbesWithVars !== undefined) return listProbes(o, io);
+    if (o.listProbes !== undefined || o.listProbesWithVars !== undefined) return (await import('./list-command.js')).listProbes(o, io);
     if (o.interactive) return await interactive(o, io);
     if (o.script === undefined && o.scriptFile === undefined) {
       io.err('A script must be specified.\nTry \'tapsh --help\' for more information, or `tapsh -i` for an interactive session.\n');
       return 1;
     }
     const pass = o.lastPass;
+    // A script built before with the same everything skips passes 1-3 (front-cache.ts), before the
+    // language code is even loaded; -v shows every pass, so it takes the long way.
+    const front = pass >= 4 && o.verbose === 0 && !o.example && o.scriptFile !== '-' ? await import('./front-cache.js') : undefined;
+    const frontKey = front?.frontKey(o, argv, o.script ?? front.readScriptFile(o.scriptFile));
+    const hit = front?.lookupFront(frontKey);
+    if (hit?.ko && pass === 4) {
+      io.out(`${front!.keepModule(o, hit.ko, hit.name)}\n`);
+      return 0;
+    }
+    if (hit) {
+      const { chosenBuildTree, keepModule, runPass4, runPass5 } = await import('./run-command.js');
+      if (pass === 5) return await runPass5(o, io, hit);
+      const ko = await runPass4(o, io, hit, chosenBuildTree(o));
+      io.out(`${keepModule(o, ko, hit.name)}\n`);
+      return 0;
+    }
+    const { runPass1, runPass2 } = await import('./frontend.js');
     if (pass === 1) return runPass1(o, io);
     const clock = startClock();
-    const checked = runPass2(o, io);
+    // What passes 1-3 print (warnings): a run that printed something is not front-cached.
+    let printed = false;
+    const watched: Io = { out: io.out, err: (t) => ((printed = true), io.err(t)) };
+    const checked = runPass2(o, watched);
     if (checked.status !== 0 || pass === 2) return checked.status;
     if (o.verbose > 0) io.err(passLine(2, 'analyzed script', clock));
     const { chosenBuildTree, keepModule, runPass3, runPass4, runPass5 } = await import('./run-command.js');
-    const unit = runPass3(o, io, checked.resolved!, checked.model, checked.sources);
+    const unit = runPass3(o, watched, checked.resolved!, checked.model, checked.sources);
     if (!unit) return 1;
     if (pass === 3) {
       io.out(unit.c);
@@ -113,9 +131,11 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     }
     if (pass === 4) {
       const ko = await runPass4(o, io, unit, chosenBuildTree(o));
+      if (!printed) front?.storeFront(frontKey, { name: unit.name, c: unit.c, ko });
       io.out(`${keepModule(o, ko, unit.name)}\n`);
       return 0;
     }
+    if (!printed) front?.storeFront(frontKey, { name: unit.name, c: unit.c });
     return await runPass5(o, io, unit);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -1,6 +1,6 @@
 // Passes 3-5 from the command line: translate (-p3), build (-p4), run (default) on the chosen target.
 import { createHash } from 'node:crypto';
-import { copyFileSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { openSync, readFileSync, writeSync, closeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { buildTreeFor, labKernel, readBuildTree, type BuildTree } from '../build/buildtree.js';
 import { buildModule } from '../build/module-cache.js';
@@ -14,6 +14,8 @@ import { renderDiagnostics } from '../lang/pass1.js';
 import type { Io } from './lab-command.js';
 import type { CliOptions } from './options.js';
 import { elapsed, passLine, startClock } from './timing.js';
+
+export { keepModule } from './front-cache.js';
 
 /** The module name: -m NAME, else stap_ and a hash of the generated C (stable across runs). */
 function moduleName(o: CliOptions, c: string): string {
@@ -146,10 +148,3 @@ export async function runPass5(o: CliOptions, io: Io, unit: { c: string; name: s
   }
 }
 
-/** -p4 with -m NAME keeps NAME.ko in the current directory, as stap does. */
-export function keepModule(o: CliOptions, ko: string, name: string): string {
-  if (!o.moduleName) return ko;
-  const dst = `${name}.ko`;
-  copyFileSync(ko, dst);
-  return dst;
-}

@@ -78,6 +78,9 @@ export async function connectSsh(opts: SshTargetOptions): Promise<SshTarget> {
   return new SshTarget(client, name);
 }
 
+/** How often an exec request the server refused is tried (100, 200, 400, 800 ms apart). */
+const EXEC_TRIES = 5;
+
 export class SshTarget implements Target {
   private closed = false;
   private lastError: Error | undefined;
@@ -102,16 +105,24 @@ export class SshTarget implements Target {
       const why = this.lastError ? ` (${this.lastError.message})` : '';
       return Promise.reject(new TargetError('CLOSED', this.name, operation, `the SSH connection is closed${why}`, 'Reconnect to the target.'));
     }
-    return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, channel) => {
-        if (err) {
-          reject(new TargetError('COMMAND_FAILED', this.name, operation, `could not open an exec channel: ${err.message}`, 'Check that the SSH server allows command execution and is not overloaded.'));
-          return;
-        }
-        setup(channel);
-        resolve(channel);
+    // A server that refuses one exec request now (dropbear when it cannot fork at that moment, or
+    // under load) usually takes the next: a few tries, spaced out, before it is an error.
+    const attempt = (n: number): Promise<ClientChannel> =>
+      new Promise((resolve, reject) => {
+        this.client.exec(command, (err, channel) => {
+          if (err) {
+            if (n < EXEC_TRIES && !this.closed && /unable to exec/i.test(err.message)) {
+              setTimeout(() => attempt(n + 1).then(resolve, reject), 100 * 2 ** n);
+              return;
+            }
+            reject(new TargetError('COMMAND_FAILED', this.name, operation, `could not open an exec channel: ${err.message}`, 'Check that the SSH server allows command execution and is not overloaded.'));
+            return;
+          }
+          setup(channel);
+          resolve(channel);
+        });
       });
-    });
+    return attempt(1);
   }
 
   async run(command: string, options: RunOptions = {}): Promise<RunResult> {

@@ -51,7 +51,11 @@ export class Controller {
       const cmd = parseCommand(line, this.engine.names());
       if (cmd) {
         this.sink.echo(line);
-        await this.command(cmd.spec.name, cmd.args);
+        try {
+          await this.command(cmd.spec.name, cmd.args);
+        } catch (e) {
+          this.sink.problem(failure(cmd.spec.name, e));
+        }
         return;
       }
     }
@@ -60,7 +64,13 @@ export class Controller {
     this.sink.echo(entry);
     this.sink.busy('compiling');
     try {
-      const r = await this.engine.submit(entry);
+      let r;
+      try {
+        r = await this.engine.submit(entry);
+      } catch (e) {
+        this.sink.problem(failure('the entry', e));
+        return;
+      }
       if (r.diagnostics) this.sink.problem(r.diagnostics);
       if (r.id !== undefined) this.sink.info(`[${r.id}] ${describe(entry)}\n`);
       if (r.note) this.sink.info(r.note);
@@ -76,7 +86,11 @@ export class Controller {
       this.sink.problem(`The last entry was not complete (still open: ${open.join(' ') || 'an operator'}); it was dropped.\n`);
       this.buffer.clear();
     }
-    await this.command('quit', '');
+    try {
+      await this.command('quit', '');
+    } catch (e) {
+      this.sink.problem(failure('quit', e));
+    }
   }
 
   private async command(name: string, args: string): Promise<void> {
@@ -174,6 +188,12 @@ export class Controller {
         s.problem(`Unknown command ${name}.\n`);
     }
   }
+}
+
+/** A failure on the target (connection lost, a command refused) as a line for the transcript; the session goes on. */
+function failure(what: string, e: unknown): string {
+  const err = e as Error & { remedy?: string };
+  return `${what} failed: ${err.message ?? String(e)}\n${err.remedy ? `  ${err.remedy}\n` : ''}`;
 }
 
 function describe(entry: string): string {

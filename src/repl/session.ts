@@ -9,7 +9,7 @@ import { kbuild, KbuildError } from '../build/kbuild.js';
 import { mapCErrors, renderCErrors } from '../build/cerrors.js';
 import type { ExternalGlobal, Resolved, Ty } from '../lang/elaborate.js';
 import { renderDiagnostics } from '../lang/pass1.js';
-import { elaborateScript, type ElaborateScriptInput } from '../lang/pass2.js';
+import { elaborateScript, listProbePoints, type ElaborateScriptInput } from '../lang/pass2.js';
 import type { KernelModel } from '../remote/model.js';
 import type { LiveStream, Target } from '../remote/target.js';
 import { shellQuote, TargetError } from '../remote/target.js';
@@ -261,7 +261,7 @@ export class LiveSession implements SessionEngine {
   refresh(): Promise<void> {
     this.polling ??= (async () => {
       try {
-        const r = await this.o.target.run(`cat /proc/${this.coreName}/ctl`, { allowFailure: true, timeoutMs: 10_000 });
+        const r = await this.run(`cat /proc/${this.coreName}/ctl`, { allowFailure: true, timeoutMs: 10_000 });
         const text = r.stdout.toString();
         const now = Date.now();
         const total = Number(/^hits=(\d+)$/m.exec(text)?.[1] ?? NaN);
@@ -286,9 +286,21 @@ export class LiveSession implements SessionEngine {
     return this.polling;
   }
 
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Commands on the target, one at a time: the session's own polling, builds' loads and the
+   * user's commands never open exec channels concurrently (dropbear under load refuses some).
+   */
+  private run(command: string, options: Parameters<Target['run']>[1]): ReturnType<Target['run']> {
+    const next = this.queue.then(() => this.o.target.run(command, options));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   private async load(name: string, ko: Uint8Array): Promise<void> {
     const dir = `/tmp/${name}`;
-    const r = await this.o.target.run(`umask 077 && mkdir -p ${dir} && cat > ${dir}/${name}.ko && insmod ${dir}/${name}.ko; rc=$?; rm -rf ${dir}; exit $rc`, {
+    const r = await this.run(`umask 077 && mkdir -p ${dir} && cat > ${dir}/${name}.ko && insmod ${dir}/${name}.ko; rc=$?; rm -rf ${dir}; exit $rc`, {
       input: ko,
       allowFailure: true,
       timeoutMs: 120_000,
@@ -366,7 +378,7 @@ export class LiveSession implements SessionEngine {
     if (entry.module) {
       if (wrapped) {
         // A statement list ran once, in its begin probe, while attaching: its module can go.
-        await this.o.target.run(`rmmod ${entry.module}`, { allowFailure: true, timeoutMs: 60_000 });
+        await this.run(`rmmod ${entry.module}`, { allowFailure: true, timeoutMs: 60_000 });
         entry.module = undefined;
         entry.state = 'done';
       }
@@ -417,7 +429,7 @@ export class LiveSession implements SessionEngine {
         continue;
       }
       // The new handler takes the old one's module name: unload first (a moment without the entry's probes).
-      await this.o.target.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
+      await this.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
       try {
         e.module = await this.buildAndLoad(r.resolved, r.sources, e.id);
         if (e.state === 'disabled') await this.ctl(`disable ${e.id}`);
@@ -492,7 +504,7 @@ export class LiveSession implements SessionEngine {
     });
     try {
       const module = await this.buildAndLoad(r.resolved, r.sources, id);
-      await this.o.target.run(`rmmod ${module}`, { allowFailure: true, timeoutMs: 60_000 });
+      await this.run(`rmmod ${module}`, { allowFailure: true, timeoutMs: 60_000 });
       await Promise.race([done, new Promise((res) => setTimeout(res, 15_000))]);
     } finally {
       this.captures.delete(id);
@@ -515,7 +527,7 @@ export class LiveSession implements SessionEngine {
     const victims = id === 'all' ? [...this.entries] : this.entries.filter((e) => e.id === id);
     if (victims.length === 0) return `There is no entry ${id}. Type list to see them.\n`;
     for (const e of victims) {
-      if (e.module) await this.o.target.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
+      if (e.module) await this.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
       this.entries.splice(this.entries.indexOf(e), 1);
     }
     this.status = { ...this.status, armed: this.entries.filter((e) => e.module && e.state === 'armed').length };
@@ -524,7 +536,7 @@ export class LiveSession implements SessionEngine {
   }
 
   private async ctl(cmd: string): Promise<void> {
-    await this.o.target.run(`echo ${shellQuote(cmd)} > /proc/${this.coreName}/ctl`, { allowFailure: true, timeoutMs: 30_000 });
+    await this.run(`echo ${shellQuote(cmd)} > /proc/${this.coreName}/ctl`, { allowFailure: true, timeoutMs: 30_000 });
   }
 
   async disable(id: number): Promise<string> {
@@ -560,7 +572,7 @@ export class LiveSession implements SessionEngine {
       if (known && (known.value !== t.value || known.keys.join() !== t.keys.join()))
         return { diagnostics: `semantic error: global '${name}' is a ${describeType(known)} in this session but the new text uses it as a ${describeType(t)}\nEntry ${id} is unchanged.\n` };
     }
-    if (e.module) await this.o.target.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
+    if (e.module) await this.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
     e.module = undefined;
     try {
       if (r.resolved.probes.length) e.module = await this.buildAndLoad(r.resolved, r.sources, id);
@@ -683,6 +695,18 @@ export class LiveSession implements SessionEngine {
     const tp = /kernel\.trace\("([^"]*)$/.exec(prefix);
     if (tp && m) for (const t of m.tracepoints.keys()) if (t.startsWith(tp[1]!) && out.length < 200) out.push(`kernel.trace("${t}")`);
     if (!fn && !tp) for (const n of this.names()) if (n.startsWith(prefix)) out.push(n);
+    // Tapset probe aliases (vfs.read, syscall.openat, scheduler.cpu_on, ...): what -l lists for PREFIX*.
+    if (!fn && !tp && /^[A-Za-z_][\w.]*$/.test(prefix) && (prefix.includes('.') || out.length === 0)) {
+      for (const pattern of prefix.includes('.') ? [`${prefix}*`] : [`${prefix}*.*`]) {
+        try {
+          for (const line of listProbePoints(pattern, { ...this.o.frontEnd, kernelModel: this.o.model, unoptimized: true, suppressWarnings: true, warningsAreErrors: false }, false).lines) {
+            if (line.startsWith(prefix) && !out.includes(line) && out.length < 200) out.push(line);
+          }
+        } catch {
+          // a pattern pass 2 cannot take: no completions from it
+        }
+      }
+    }
     return out.map((c) => prefix.slice(0, prefix.length - (fn?.[0].length ?? tp?.[0].length ?? prefix.length)) + c);
   }
 
@@ -692,8 +716,8 @@ export class LiveSession implements SessionEngine {
     if (!this.disarmed) await this.ctl('exit');
     const drained = this.stream ? this.stream.exited : Promise.resolve(0);
     await Promise.race([drained, new Promise((r) => setTimeout(r, 30_000))]);
-    for (const e of [...this.entries].reverse()) if (e.module) await this.o.target.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
-    await this.o.target.run(`rmmod ${this.coreName}`, { allowFailure: true, timeoutMs: 60_000 });
+    for (const e of [...this.entries].reverse()) if (e.module) await this.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
+    await this.run(`rmmod ${this.coreName}`, { allowFailure: true, timeoutMs: 60_000 });
     await this.stream?.close();
   }
 }

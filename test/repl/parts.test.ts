@@ -109,3 +109,20 @@ describe('plain-mode line tags', () => {
     expect(tag(undefined, 'untagged\n')).toBe('untagged\n');
   });
 });
+
+describe('controller on a failing target', () => {
+  it('reports a command or entry the target refused as a problem and goes on', async () => {
+    const engine = new FakeEngine();
+    const problems: string[] = [];
+    const c = new Controller(engine, { echo: () => undefined, info: () => undefined, problem: (t) => problems.push(t), busy: () => undefined });
+    await c.line('probe begin { }');
+    engine.remove = () => Promise.reject(Object.assign(new Error('could not open an exec channel: Unable to exec'), { remedy: 'Check the SSH server.' }));
+    await c.line('delete 1');
+    expect(problems.join('')).toMatch(/delete failed: could not open an exec channel: Unable to exec\n {2}Check the SSH server\./);
+    engine.submit = () => Promise.reject(new Error('the SSH connection is closed'));
+    await c.line('probe end { }');
+    expect(problems.join('')).toMatch(/the entry failed: the SSH connection is closed/);
+    await c.line('list');
+    expect(c.done).toBe(false);
+  });
+});

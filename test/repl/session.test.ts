@@ -111,6 +111,15 @@ describe.skipIf(skip || !built)('tapsh -i (piped)', () => {
     await s.waitFor(/^$/m, 1000).catch(() => undefined);
     s.send('list');
     await s.waitFor(/\[4\] armed/);
+    // The emergency disarm key (SysRq y, here through /proc/sysrq-trigger in the guest) works during a session.
+    const sysrq = await runTapsh(['lab', 'ssh', 'echo y > /proc/sysrq-trigger'], { env });
+    expect(sysrq.code, sysrq.err).toBe(0);
+    const deadline = Date.now() + 60_000;
+    while (!/emergency disarm/.test(s.err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(s.err).toMatch(/WARNING: emergency disarm: every probe of the session is unregistered/);
+    s.send('probe timer.s(1) { print("never\\n") }');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(s.err).toMatch(/The session is disarmed/);
     s.send('quit');
     s.end();
     expect(await s.exited).toBe(0);

@@ -129,6 +129,20 @@ describe.skipIf(skip || !built)('tapsh -i in tmux', () => {
     await type('list');
     await waitFor(/\[4\] armed .*ksys_write/);
 
+    // Tab completes probe points: kernel functions from the model, tapset aliases from the library.
+    tmux('send-keys', '-t', SESSION, '-l', 'probe kernel.function("vfs_wri');
+    await waitFor(/stap> probe kernel\.function\("vfs_wri/);
+    tmux('send-keys', '-t', SESSION, 'Tab');
+    await waitFor(/stap> probe kernel\.function\("vfs_write/);
+    tmux('send-keys', '-t', SESSION, 'C-c');
+    await waitFor(/stap>$/);
+    tmux('send-keys', '-t', SESSION, '-l', 'probe scheduler.cpu_o');
+    await waitFor(/stap> probe scheduler\.cpu_o/);
+    tmux('send-keys', '-t', SESSION, 'Tab');
+    await waitFor(/scheduler\.cpu_off {2}scheduler\.cpu_on/);
+    tmux('send-keys', '-t', SESSION, 'C-c');
+    await waitFor(/stap>$/);
+
     const saved = join(home, 'session.stp');
     await type(`save ${saved}`);
     await waitFor(/Saved the session to /);
