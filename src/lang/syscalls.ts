@@ -357,7 +357,7 @@ interface Assignment {
 
 /**
  * The variables of one syscall alias, in order, computed from the tracepoint fields reached through
- * `raw(field)` (`$fd` at entry; a saved copy at return). `wanted` is stap's variable list for the
+ * `raw(field)` (`$fd` at entry; the saved user register at return). `wanted` is stap's variable list for the
  * call; without one, each field gives `F` (or `F_uaddr` for a pointer).
  */
 export function syscallVariables(s: SyscallShape, wanted: readonly string[] | undefined, raw: (f: TracepointField) => string): Assignment[] {
@@ -466,8 +466,14 @@ function argstrExpr(s: SyscallShape, vars: readonly Assignment[], raw: (f: Trace
     if (!missing) return text;
   }
   const parts: { fmt: string; expr: string }[] = [];
+  // One entry per argument: where X and X_uaddr read the same one, the text wins.
+  const shown = new Map<number, Assignment>();
+  for (const a of vars) {
+    const prior = shown.get(a.pos);
+    if (a.shape !== 'derived' && (!prior || (prior.shape === 'pointer' && a.shape === 'string'))) shown.set(a.pos, a);
+  }
   for (const a of [...vars].sort((x, y) => x.pos - y.pos)) {
-    if (a.shape === 'derived') continue;
+    if (a.shape === 'derived' || shown.get(a.pos) !== a) continue;
     const base = a.name.replace(/_uaddr$/, '');
     const decoded = [a.name + '_str', base + '_str'].find((n) => have.has(n)) ?? (a.name === 'sig' && have.has('sig_name') ? 'sig_name' : undefined);
     if (decoded) parts.push({ fmt: '%s', expr: decoded });
