@@ -321,7 +321,6 @@ TAP_API int tap_strcmp(const char *a, const char *b);
 TAP_API long tap_kread(struct tap_context *c, unsigned long addr, int size, int is_signed);
 TAP_API long tap_tread(struct tap_context *c, unsigned long addr, int size, int is_signed);
 TAP_API int tap_kwrite(struct tap_context *c, unsigned long addr, int size, long val);
-TAP_API int tap_kwrite(struct tap_context *c, unsigned long addr, int size, long val);
 TAP_API char *tap_kernel_string(struct tap_context *c, char *dst, unsigned long addr, long maxlen);
 TAP_API char *tap_user_string(struct tap_context *c, char *dst, unsigned long addr, long maxlen);
 TAP_API long tap_uread(struct tap_context *c, unsigned long addr, int size, int is_signed);
