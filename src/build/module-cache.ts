@@ -98,13 +98,26 @@ const runtimeBuilds = new Map<string, Promise<string>>();
  * The runtime compiled once into an object per build tree, compiler and set of -D flags, cached:
  * script units then compile only their own code and link it (README "Build modes", split).
  */
-export async function runtimeObject(tree: BuildTree, defines: string[]): Promise<string> {
+function runtimeObjectPath(tree: BuildTree, defines: string[]): { key: string; dir: string; obj: string } {
   const key = createHash('sha256')
     .update(['tapsh-runtime v1', runtimeDigest(), tree.release, tree.utsVersion, tree.vermagic, compilerIdentity(tree), [...defines].sort().join('\n')].join('\0'))
     .digest('hex')
     .slice(0, 24);
   const dir = join(cacheDir('runtime'), key);
-  const obj = join(dir, 'tapsh_runtime.o');
+  return { key, dir, obj: join(dir, 'tapsh_runtime.o') };
+}
+
+/** Puts a runtime object compiled elsewhere (by a module's own make) where runtimeObject() finds it. */
+function adoptRuntimeObject(tree: BuildTree, defines: string[], built: string): string {
+  const { dir, obj } = runtimeObjectPath(tree, defines);
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(built, `${obj}.tmp-${process.pid}`);
+  renameSync(`${obj}.tmp-${process.pid}`, obj);
+  return obj;
+}
+
+export async function runtimeObject(tree: BuildTree, defines: string[]): Promise<string> {
+  const { key, dir, obj } = runtimeObjectPath(tree, defines);
   if (existsSync(obj)) return obj;
   let pending = runtimeBuilds.get(key);
   if (!pending) {
@@ -141,7 +154,10 @@ export async function buildModule(src: ModuleSource, tree: BuildTree): Promise<B
   const ko = join(dir, `${src.name}.ko`);
   if (existsSync(ko)) return { ko, cached: true, key, ms: Date.now() - t0 };
 
-  const runtime = await runtimeObject(tree, src.defines);
+  // Cold (no runtime object yet for this kernel and -D set): one make compiles the runtime and the
+  // script unit side by side, and the runtime object it made is kept for every later build.
+  const cold = !existsSync(runtimeObjectPath(tree, src.defines).obj) && !runtimeBuilds.has(runtimeObjectPath(tree, src.defines).key) && !src.kbuildExtra;
+  const runtime = cold ? runtimeObjectPath(tree, src.defines).obj : await runtimeObject(tree, src.defines);
   const work = `${dir}.build-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -155,7 +171,7 @@ export async function buildModule(src: ModuleSource, tree: BuildTree): Promise<B
   try {
     // Fast path: replay the commands kbuild ran last time for this tree and flag set, without make.
     const rkey = recipeKey(tree, runtime);
-    const recipe = unit === 'tapsh_script' && !src.kbuildExtra ? loadRecipe(rkey) : undefined;
+    const recipe = unit === 'tapsh_script' && !src.kbuildExtra && !cold ? loadRecipe(rkey) : undefined;
     let built = false;
     if (recipe) {
       const [unitPch, modPch] = await Promise.all([ensurePch(recipe, tree, 'unit'), ensurePch(recipe, tree, 'mod')]);
@@ -165,9 +181,13 @@ export async function buildModule(src: ModuleSource, tree: BuildTree): Promise<B
       // Anything else (a stale recipe): fall back to make below.
     }
     if (!built) {
-      copyFileSync(runtime, join(work, 'tapsh_runtime.o_shipped'));
-      // modpost reads every object's .cmd file; the shipped runtime object gets a one-line one.
-      writeFileSync(join(work, '.tapsh_runtime.o.cmd'), `cmd_${work}/tapsh_runtime.o := cp tapsh_runtime.o_shipped tapsh_runtime.o\n`);
+      if (cold) {
+        writeFileSync(join(work, 'tapsh_runtime.c'), '#include "tap_runtime.c"\n');
+      } else {
+        copyFileSync(runtime, join(work, 'tapsh_runtime.o_shipped'));
+        // modpost reads every object's .cmd file; the shipped runtime object gets a one-line one.
+        writeFileSync(join(work, '.tapsh_runtime.o.cmd'), `cmd_${work}/tapsh_runtime.o := cp tapsh_runtime.o_shipped tapsh_runtime.o\n`);
+      }
       writeFileSync(
         join(work, 'Kbuild'),
         [`obj-m += ${src.name}.o`, `${src.name}-y := ${unit}.o tapsh_runtime.o`, `ccflags-y += ${ccflags(src.defines)}`, src.kbuildExtra ?? '', ''].join('\n'),
@@ -179,8 +199,9 @@ export async function buildModule(src: ModuleSource, tree: BuildTree): Promise<B
         if (e instanceof KbuildError) throw compileError(e.log);
         throw e;
       }
+      const runtimeNow = cold ? adoptRuntimeObject(tree, src.defines, join(work, 'tapsh_runtime.o')) : runtime;
       // Learn the recipe from this build when the names are distinctive enough to substitute.
-      if (unit === 'tapsh_script' && !src.kbuildExtra && /^[a-z]+_[0-9a-f]{8,}$/.test(src.name)) learnRecipe(result.log, work, src.name, rkey);
+      if (unit === 'tapsh_script' && !src.kbuildExtra && /^[a-z]+_[0-9a-f]{8,}$/.test(src.name)) learnRecipe(result.log, work, src.name, recipeKey(tree, runtimeNow));
     }
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(work, `${src.name}.ko`), `${ko}.tmp`);
