@@ -246,6 +246,9 @@ const KNOWN = {
   'semok/badvar_undefined.stp': { cause: CAUSE.kernel, note: '__do_sys_getxattr is inlined on 6.1 (no symbol): stap reaches it through debuginfo only' },
   'semko/alias_suffixes05.stp': { cause: CAUSE.syscalls, note: 'syscallSuffix() drops every suffix component that fnmatches `maxactive` after a .return alias, and the `*` of `.maxactive(1).*` fnmatches it: the wildcard that stap finds nothing for is silently dropped' },
   'semko/deprecated01.stp': { cause: CAUSE.syscalls, note: "with --compatible=1.4 stap's nd_syscall.accept sets flag_str (a string, so `flag_str++` is a type error); the derived aliases never set it" },
+  ...Object.fromEntries(['io/iotime.stp', 'lwtools/opensnoop-nd.stp', 'lwtools/rwtime-nd.stp', 'process/wait4time.stp'].map((f) => [`examples/${f}`, {
+    cause: CAUSE.syscalls, note: '`@entry(...)` in a (nd_)syscall.*.return probe: the derived .return aliases are sys_exit tracepoints, not function returns',
+  }])),
   'examples/profiling/periodic.stp': { cause: CAUSE.tapsets, note: "tapsets/offsetof.stpm's @module_container_of is plain arithmetic (`ptr - offset`), so `->task` on it has no type (stap's own container_of macros wrap it in `& @cast(..., @type)`); the script also calls symfileline(), which tapsets/ lacks" },
   'buildok/irq-detailed.stp': { cause: CAUSE.tapsets, note: "stap's irq_handler.entry sets dev_name to the name's address (a long, printed with %d); tapsets/irq.stp sets the name string" },
 };
@@ -259,7 +262,9 @@ function causeOf(detail, key) {
   if (/unrecognized option|invalid option/.test(detail)) return CAUSE.cli;
   if (/^accepted|^exit \d+ without|own check failed/.test(detail)) return CAUSE.accepted;
   if (/tapset gap|unresolved function call|no match for probe point (syscall|nd_syscall|nfsd?|sunrpc|scsi|tcpmib|netfilter)|tapsets\/.*error:|unknown macro or @-operator/.test(detail) || STAP_TAPSET_GLOBALS.test(detail)) return CAUSE.tapsets;
-  if (/not built yet|embedded C in an expression|indexing something that is not a global array|sprint of statistics|internal error|\[generated C line|trace record, which a probe/.test(detail)) return CAUSE.translator;
+  // `no match` for a point that starts with no built-in family: an alias tapsets/ does not have.
+  if (/no match for probe point (?!kernel\.|module\(|kprobe\.|timer\.|begin|end|error|never|procfs)[A-Za-z_]/.test(detail)) return CAUSE.tapsets;
+  if (/not built yet|not supported by tapsh yet|embedded C in an expression|indexing something that is not a global array|sprint of statistics|internal error|\[generated C line|trace record, which a probe/.test(detail)) return CAUSE.translator;
   if (/no match for probe point (kernel\.function|kernel\.trace|module)|does not match any expansion|has no parameter|has no member|no field|unable to find member/.test(detail)) return CAUSE.kernel;
   if (/crashed|timed out/.test(detail)) return CAUSE.crash;
   return CAUSE.lang;
