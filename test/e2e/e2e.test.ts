@@ -71,15 +71,15 @@ describe.skipIf(skip || !built)('tapsh scripts on the lab VM', () => {
 
   it('counts with a lock-free n++ exactly what a locked per-CPU map counts, on both guest CPUs at once', async () => {
     // n is only ever incremented: no lock (atomic_long); m is a map under its lock. Lost updates would make them differ.
-    const r = await tapsh(['-c', 'dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null & dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null; wait', '-e',
+    const r = await tapsh(['-c', 'dd if=/dev/zero of=/dev/null bs=1 count=5000 2>/dev/null & dd if=/dev/zero of=/dev/null bs=1 count=5000 2>/dev/null; wait', '-e',
       'global n, m; probe kernel.function("vfs_read") { n++; m[cpu()]++ } probe end { foreach (c in m) s += m[c]; printf("%d %d\\n", n == s, n) }']);
     expect(r.code, r.err).toBe(0);
     const [same, n] = r.out.toString().trim().split(' ').map(Number);
     expect(same).toBe(1);
     // Hits skipped while the other CPU held m's lock run neither statement; every read is counted or skipped.
     const skipped = Number(/skipped probes: (\d+)/.exec(r.err)?.[1] ?? 0);
-    expect(n! + skipped).toBeGreaterThanOrEqual(40000);
-  });
+    expect(n! + skipped).toBeGreaterThanOrEqual(10000);
+  }, 180_000);
 
   it('reads tracepoint fields by name (sched:sched_process_exec)', async () => {
     const r = await tapsh(['-c', 'sh -c "/bin/true; /bin/echo hi >/dev/null"', '-e',
