@@ -2,8 +2,11 @@
 // (tapsets/README.md, "syscall aliases"). Each alias is generated as tapset source in a virtual file
 // that the library indexes like any other, so pass 2 treats them as ordinary aliases.
 
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cacheDir } from '../util/cache.js';
 import type { KernelModel, Tracepoint, TracepointField } from '../remote/model.js';
 import { fnmatch } from './preprocess.js';
 
@@ -524,6 +527,37 @@ export function syscallTapsets(model: KernelModel, tapsetDir: string): readonly 
   if (!perDir) generated.set(model, (perDir = new Map()));
   const known = perDir.get(tapsetDir);
   if (known) return known;
+  // On disk per kernel model, variable list and version of this code: generating them costs a
+  // kallsyms parse and ~700 files of text, on every tapsh process otherwise.
+  const stamp = (p: string) => {
+    const st = statSync(p, { throwIfNoEntry: false });
+    return st ? `${st.size}:${st.mtimeMs}` : 'absent';
+  };
+  const key = createHash('sha256')
+    .update([JSON.stringify(model.identity), model.capturedAt, tapsetDir, stamp(join(tapsetDir, 'syscall-vars-stap48.tsv')), stamp(fileURLToPath(import.meta.url))].join('\0'))
+    .digest('hex')
+    .slice(0, 24);
+  const disk = join(cacheDir('lang'), `syscalls-${key}.json`);
+  try {
+    const cached = JSON.parse(readFileSync(disk, 'utf8')) as VirtualTapset[];
+    perDir.set(tapsetDir, cached);
+    return cached;
+  } catch {
+    // not generated yet for this model
+  }
+  const out = generateSyscallTapsets(model, tapsetDir);
+  perDir.set(tapsetDir, out);
+  try {
+    mkdirSync(cacheDir('lang'), { recursive: true });
+    writeFileSync(`${disk}.tmp-${process.pid}`, JSON.stringify(out));
+    renameSync(`${disk}.tmp-${process.pid}`, disk);
+  } catch {
+    // a cache that cannot be written only costs time
+  }
+  return out;
+}
+
+function generateSyscallTapsets(model: KernelModel, tapsetDir: string): VirtualTapset[] {
   const wanted = stapVariables(tapsetDir);
   const out: VirtualTapset[] = [];
   const heads = ['syscall', 'nd_syscall'];
@@ -575,7 +609,6 @@ export function syscallTapsets(model: KernelModel, tapsetDir: string): readonly 
         `\tname = ${JSON.stringify(name)}\n\tretval = returnval()\n\tretstr = return_str(1, retval)\n}\n`,
     });
   }
-  perDir.set(tapsetDir, out);
   return out;
 }
 
