@@ -22,7 +22,10 @@ export interface AppProps {
   editor?: (text: string) => Promise<string | undefined>;
 }
 
-function Line({ item }: { item: TranscriptItem }): React.ReactElement {
+function Line({ item, colour }: { item: TranscriptItem; colour: boolean }): React.ReactElement {
+  const tag = item.entryId !== undefined ? `[${item.entryId}] ` : '';
+  // `set colour 0`: the same text, no colours (new lines; what is printed stays as it was).
+  if (!colour) return <Text>{item.kind === 'echo' ? item.text.split('\n').map((l, i) => (i === 0 ? `stap> ${l}` : `   > ${l}`)).join('\n') : `${tag}${item.text}`}</Text>;
   switch (item.kind) {
     case 'echo':
       return <Text dimColor>{item.text.split('\n').map((l, i) => (i === 0 ? `stap> ${l}` : `   > ${l}`)).join('\n')}</Text>;
@@ -38,7 +41,7 @@ function Line({ item }: { item: TranscriptItem }): React.ReactElement {
     case 'output':
       return (
         <Text>
-          {item.entryId !== undefined ? <Text color={COLOURS[item.entryId % COLOURS.length]}>[{item.entryId}] </Text> : null}
+          {tag ? <Text color={COLOURS[item.entryId! % COLOURS.length]}>{tag}</Text> : null}
           {item.text}
         </Text>
       );
@@ -182,7 +185,7 @@ export function App({ engine, subscribe, history, initial, frameMs = 100, onExit
 
   return (
     <>
-      <Static items={state.transcript}>{(item) => <Line key={item.key} item={item} />}</Static>
+      <Static items={state.transcript}>{(item) => <Line key={item.key} item={item} colour={state.status.colour !== false} />}</Static>
       <Box flexDirection="column">
         <StatusBar status={state.status} busy={state.busy} collapsed={state.collapsed} />
         {state.quitting ? null : (

@@ -19,6 +19,8 @@ export interface SessionStatus {
   hitsPerSecond: number;
   dropped: number;
   disarmed: boolean;
+  /** `set colour 0` turns colours off in the terminal UI (default on). */
+  colour?: boolean;
 }
 
 export interface SubmitOutcome {

@@ -658,6 +658,7 @@ export class LiveSession implements SessionEngine {
     const all: [string, string][] = [
       ['verbose', String(this.verbose)],
       ['guru_mode', this.o.frontEnd.guru ? '1' : '0'],
+      ['colour', this.status.colour === false ? '0' : '1'],
       ...LIMITS.map((l): [string, string] => [l, limits[l] ?? '(default)']),
     ];
     const shown = name ? all.filter(([k]) => k === name) : all;
@@ -676,10 +677,16 @@ export class LiveSession implements SessionEngine {
         if (flag === undefined) return 'guru_mode takes 0 or 1.\n';
         (this.o.frontEnd as { guru?: boolean }).guru = flag;
         return `guru_mode = ${flag ? 1 : 0} (for entries typed from now on)\n`;
+      case 'colour':
+      case 'color':
+        if (flag === undefined) return 'colour takes 0 or 1.\n';
+        this.status = { ...this.status, colour: flag };
+        this.o.sink.status(this.status);
+        return `colour = ${flag ? 1 : 0}\n`;
       default:
         if (LIMITS.includes(name))
           return `${name} is compiled into the session's core module, which is already loaded: start the session with -D ${name}=${value} to change it.\n`;
-        return `There is no option ${name}; options: verbose, guru_mode, ${LIMITS.join(', ')}.\n`;
+        return `There is no option ${name}; options: verbose, guru_mode, colour, ${LIMITS.join(', ')}.\n`;
     }
   }
 

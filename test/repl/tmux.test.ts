@@ -143,6 +143,16 @@ describe.skipIf(skip || !built)('tapsh -i in tmux', () => {
     tmux('send-keys', '-t', SESSION, 'C-c');
     await waitFor(/stap>$/);
 
+    // Output tags are coloured in a terminal; `set colour 0` turns that off for new lines.
+    const escaped = () => tmux('capture-pane', '-p', '-e', '-J', '-t', SESSION, '-S', '-5000');
+    expect(escaped()).toMatch(/\u001b\[[0-9;]*m\[3\] (\u001b\[[0-9;]*m)?cnt=/);
+    await type('set colour 0');
+    await waitFor(/colour = 0/);
+    await waitFor(/colour = 0[\s\S]*\[3\] cnt=\d+ r=\d+\n[\s\S]*\[3\] cnt=/);
+    const after = escaped().split('colour = 0').pop()!;
+    expect(after).toMatch(/(^|\n)\[3\] cnt=\d+/); // a tag without an escape sequence before it
+    expect(after).not.toMatch(/\u001b\[[0-9;]*m\[3\] /);
+
     const saved = join(home, 'session.stp');
     await type(`save ${saved}`);
     await waitFor(/Saved the session to /);
