@@ -53,8 +53,15 @@ export async function runInteractive(o: CliOptions, io: Io): Promise<number> {
       defines: o.defines,
       frontEnd: { scriptArgs: o.scriptArgs, includeDirs: o.includeDirs, guru: o.guru, compatible: o.compatible },
     });
-    const quitting = () => void session?.quit();
-    process.once('SIGHUP', quitting); // the terminal went away: unload everything all the same
+    // The terminal went away: end probes, drain, unload everything all the same, then leave.
+    // A lasting listener, not `once`: ink's exit hook re-raises a signal nobody else listens to,
+    // which would kill the process before the modules are unloaded.
+    let hungUp = false;
+    process.on('SIGHUP', () => {
+      if (hungUp) return;
+      hungUp = true;
+      void (session?.quit() ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(129));
+    });
     if (process.stdin.isTTY) {
       const { render } = await import('ink');
       const React = await import('react');

@@ -10,7 +10,7 @@ const built = existsSync(join(REPO, 'dist/cli/main.js'));
 const cache = tempDir('tapsh-tmux-cache-');
 const home = tempDir('tapsh-tmux-home-');
 const env = { ...process.env, TAPSH_CACHE_DIR: cache };
-const SESSION = `tapsh-test-${process.pid}`;
+let SESSION = `tapsh-test-${process.pid}`;
 const socket = join(home, 'tmux.sock');
 
 /** tmux on its own socket; its server (and so tapsh) gets a plain login-like environment, not the test runner's. */
@@ -21,6 +21,17 @@ function tmux(...args: string[]): string {
 /** Everything the terminal showed, scrollback included, without trailing blank lines. */
 function screen(): string {
   return tmux('capture-pane', '-p', '-J', '-t', SESSION, '-S', '-5000').replace(/\s+$/, '');
+}
+
+/** Waits until the UI reads keys (raw mode on): a key typed earlier would be line-buffered by the tty. */
+async function untilReadsKeys(): Promise<void> {
+  for (let ready = false, tries = 0; !ready; tries++) {
+    if (tries === 60) throw new Error(`the prompt never echoed a key; the terminal shows:\n${screen()}`);
+    tmux('send-keys', '-t', SESSION, '-l', '#');
+    ready = await waitFor(/stap> #/, 1000).then(() => true, () => false);
+    tmux('send-keys', '-t', SESSION, 'BSpace');
+  }
+  await waitFor(/stap>$/);
 }
 
 /** The input line as the UI shows it now (the last line starting with a prompt). */
@@ -84,14 +95,7 @@ describe.skipIf(skip || !built)('tapsh -i in tmux', () => {
       '-e', `TAPSH_CACHE_DIR=${cache}`, '-e', `HOME=${home}`, '-e', 'TERM=xterm-256color', '-e', `EDITOR=sed -i s/vfs_write/ksys_write/`, script);
     await waitFor(/stap>/, 420_000); // the first session on a fresh cache builds the core and learns the build recipe
     expect(screen()).toMatch(/lab VM/); // the status bar names the target
-    // Wait until the UI reads keys (raw mode on): a key typed earlier would be line-buffered by the tty.
-    for (let ready = false, tries = 0; !ready; tries++) {
-      if (tries === 60) throw new Error(`the prompt never echoed a key; the terminal shows:\n${screen()}`);
-      tmux('send-keys', '-t', SESSION, '-l', '#');
-      ready = await waitFor(/stap> #/, 1000).then(() => true, () => false);
-      tmux('send-keys', '-t', SESSION, 'BSpace');
-    }
-    await waitFor(/stap>$/);
+    await untilReadsKeys();
 
     await type('global cnt, r, lat');
     await waitFor(/\[1\] global cnt, r, lat/);
@@ -172,5 +176,24 @@ describe.skipIf(skip || !built)('tapsh -i in tmux', () => {
 
     const lsmod = await runTapsh(['lab', 'ssh', 'lsmod'], { env });
     expect(lsmod.out.toString()).not.toMatch(/^(tapsh_|stap_)/m);
+
+    // Losing the terminal (the tmux session killed: SIGHUP) unloads everything too.
+    SESSION = `${SESSION}-hup`;
+    tmux('-f', '/dev/null', 'new-session', '-d', '-s', SESSION, '-x', '160', '-y', '45',
+      '-e', `TAPSH_CACHE_DIR=${cache}`, '-e', `HOME=${home}`, '-e', 'TERM=xterm-256color', `"${process.execPath}" "${BIN}" -i`);
+    await waitFor(/stap>/, 240_000);
+    await untilReadsKeys();
+    await type('probe kernel.function("vfs_read") { hup++ }');
+    await waitFor(/\[1\] probe kernel\.function\("vfs_read"\)/);
+    const loaded = await runTapsh(['lab', 'ssh', 'lsmod'], { env });
+    expect(loaded.out.toString()).toMatch(/^tapsh_core /m);
+    spawnSync('tmux', ['-S', socket, 'kill-session', '-t', SESSION]);
+    let left = '';
+    for (const end = Date.now() + 90_000; Date.now() < end; ) {
+      left = (await runTapsh(['lab', 'ssh', 'lsmod'], { env })).out.toString();
+      if (!/^(tapsh_|stap_)/m.test(left)) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(left).not.toMatch(/^(tapsh_|stap_)/m);
   });
 });
