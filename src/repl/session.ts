@@ -133,6 +133,11 @@ async function learnRecipe(tree: BuildTree, defines: string[], o: LiveSessionOpt
   if (learnt) await Promise.all([ensurePch(learnt, tree, 'unit'), ensurePch(learnt, tree, 'mod')]);
 }
 
+/** Names of the functions a text defines. */
+function definedFunctions(text: string): string[] {
+  return [...text.matchAll(/\bfunction\s+([A-Za-z_]\w*)/g)].map((m) => m[1]!);
+}
+
 /** A build stopped by Ctrl-C: nothing was loaded. */
 export class CancelledError extends Error {
   constructor() {
@@ -320,11 +325,9 @@ export class LiveSession implements SessionEngine {
     const submitted = performance.now();
     if (this.disarmed) return { diagnostics: 'The session is disarmed: its core accepts no more probes. Quit (Ctrl-D) and start a new session.\n' };
     const id = this.next;
-    const declared = [...new Set([...this.sessionGlobals.keys(), ...this.declared])];
-    const prelude = (declared.length ? `global ${declared.join(', ')}\n` : '');
-    const newFunctions = [...text.matchAll(/\bfunction\s+([A-Za-z_]\w*)/g)].map((m) => m[1]!);
+    const newFunctions = definedFunctions(text);
     const redefined = newFunctions.filter((f) => this.functions.has(f));
-    const attempt = (body: string) => this.elaborateEntry(`${prelude}${this.functionText(newFunctions)}\n${body}\n`, id);
+    const attempt = (body: string) => this.elaborateEntry(body, id, newFunctions);
     let wrapped = false;
     let r = attempt(text);
     // Not declarations? Then a statement list run once: `print(@hist_log(lat))`, `delete cnt`.
@@ -340,7 +343,7 @@ export class LiveSession implements SessionEngine {
       // Only declarations (globals, functions): nothing to load yet; later entries see them.
       const names = [...text.matchAll(/\bglobal\s+([^;{}\n]+)/g)].flatMap((m) => m[1]!.split(',').map((x) => x.trim().split(/[\s=[]/)[0]!)).filter(Boolean);
       for (const n of names) if (!this.sessionGlobals.has(n)) this.declared.add(n);
-      const fns = [...text.matchAll(/\bfunction\s+([A-Za-z_]\w*)/g)].map((m) => m[1]!);
+      const fns = newFunctions;
       const id = this.next++;
       for (const f of fns) this.functions.set(f, { entry: id, text });
       this.entries.push({ id, text, kind: fns.length ? 'function' : 'global', state: 'done', hits: 0, errors: 0, defines: fns });
@@ -349,17 +352,8 @@ export class LiveSession implements SessionEngine {
     if (!r.resolved) {
       return { diagnostics: renderDiagnostics(errors, r.sources) };
     }
-    // A global already in the session must keep its type.
-    for (const [name, t] of globalsOf(r.resolved)) {
-      const known = this.sessionGlobals.get(name);
-      if (known && (known.value !== t.value || known.keys.join() !== t.keys.join())) {
-        const where = text.indexOf(name);
-        return {
-          diagnostics: `semantic error: global '${name}' is a ${describeType(known)} in this session (entry ${known.declaredIn}) but this entry uses it as a ${describeType(t)}\n` +
-            (where >= 0 ? `     source: ${text.split('\n')[text.slice(0, where).split('\n').length - 1]}\n` : ''),
-        };
-      }
-    }
+    const conflict = this.typeConflict(r.resolved, text);
+    if (conflict) return { diagnostics: conflict };
     if (process.env['TAPSH_DEBUG']) process.stderr.write(`[session] entry ${id}: ${r.resolved.probes.length} probes, wrapped=${wrapped}\n`);
     this.next++;
     const entry: Entry = { id, text, kind: kindOf(text, r.resolved, wrapped), state: 'armed', hits: 0, errors: 0, defines: newFunctions };
@@ -392,11 +386,15 @@ export class LiveSession implements SessionEngine {
     return { id, diagnostics: '', note };
   }
 
-  /** Pass 1-2 of an entry's whole text (session prelude and functions included). */
-  private elaborateEntry(text: string, id: number) {
+  /**
+   * Pass 1-2 of an entry's text in the session: its globals declared, the session's functions
+   * (except those the text defines itself) before it.
+   */
+  private elaborateEntry(body: string, id: number, ownFunctions: readonly string[]) {
+    const declared = [...new Set([...this.sessionGlobals.keys(), ...this.declared])];
     return elaborateScript({
       ...this.o.frontEnd,
-      text,
+      text: `${declared.length ? `global ${declared.join(', ')}\n` : ''}${this.functionText(ownFunctions)}\n${body}\n`,
       fileName: `entry ${id}`,
       // Optimized like a script: globals and functions this entry does not use are not its own.
       unoptimized: false,
@@ -404,6 +402,23 @@ export class LiveSession implements SessionEngine {
       warningsAreErrors: false,
       kernelModel: this.o.model,
     });
+  }
+
+  /** A global the session already has, used with another type: the message with the source line and a caret; else undefined. */
+  private typeConflict(resolved: Resolved, text: string): string | undefined {
+    for (const [name, t] of globalsOf(resolved)) {
+      const known = this.sessionGlobals.get(name);
+      if (!known || (known.value === t.value && known.keys.join() === t.keys.join())) continue;
+      let out = `semantic error: global '${name}' is a ${describeType(known)} in this session (entry ${known.declaredIn}) but this entry uses it as a ${describeType(t)}\n`;
+      const at = new RegExp(`\\b${name}\\b`).exec(text)?.index;
+      if (at !== undefined) {
+        const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+        const line = text.slice(lineStart).split('\n')[0]!;
+        out += `     source: ${line}\n${' '.repeat('     source: '.length + at - lineStart)}^\n`;
+      }
+      return out;
+    }
+    return undefined;
   }
 
   /**
@@ -422,8 +437,7 @@ export class LiveSession implements SessionEngine {
     let out = '';
     for (const e of this.entries) {
       if (e.id === except || !e.module || e.kind !== 'probe' || !calls(e.text)) continue;
-      const declared = [...new Set([...this.sessionGlobals.keys(), ...this.declared])];
-      const r = this.elaborateEntry(`${declared.length ? `global ${declared.join(', ')}\n` : ''}${this.functionText(e.defines)}\n${e.text}\n`, e.id);
+      const r = this.elaborateEntry(e.text, e.id, e.defines);
       if (!r.resolved) {
         out += `[${e.id}] kept its old code: with the new definitions it does not compile:\n${renderDiagnostics(r.diagnostics.filter((d) => d.severity === 'error'), r.sources)}`;
         continue;
@@ -563,15 +577,11 @@ export class LiveSession implements SessionEngine {
     const e = this.entries.find((x) => x.id === id);
     if (!e) return { diagnostics: `There is no entry ${id}. Type list to see them.\n` };
     if (e.kind !== 'probe') return { diagnostics: `Entry ${id} is a ${e.kind} entry; only probe entries are edited in place (type a new definition instead).\n` };
-    const declared = [...new Set([...this.sessionGlobals.keys(), ...this.declared])];
-    const fns = [...text.matchAll(/\bfunction\s+([A-Za-z_]\w*)/g)].map((m) => m[1]!);
-    const r = this.elaborateEntry(`${declared.length ? `global ${declared.join(', ')}\n` : ''}${this.functionText(fns)}\n${text}\n`, id);
+    const fns = definedFunctions(text);
+    const r = this.elaborateEntry(text, id, fns);
     if (!r.resolved) return { diagnostics: renderDiagnostics(r.diagnostics.filter((d) => d.severity === 'error'), r.sources) + `Entry ${id} is unchanged.\n` };
-    for (const [name, t] of globalsOf(r.resolved)) {
-      const known = this.sessionGlobals.get(name);
-      if (known && (known.value !== t.value || known.keys.join() !== t.keys.join()))
-        return { diagnostics: `semantic error: global '${name}' is a ${describeType(known)} in this session but the new text uses it as a ${describeType(t)}\nEntry ${id} is unchanged.\n` };
-    }
+    const conflict = this.typeConflict(r.resolved, text);
+    if (conflict) return { diagnostics: `${conflict}Entry ${id} is unchanged.\n` };
     if (e.module) await this.run(`rmmod ${e.module}`, { allowFailure: true, timeoutMs: 60_000 });
     e.module = undefined;
     try {

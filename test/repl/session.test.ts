@@ -124,6 +124,7 @@ describe.skipIf(skip || !built)('tapsh -i (piped)', () => {
     s.end();
     expect(await s.exited).toBe(0);
     expect(s.err).toContain("semantic error: global 'cnt' is a long in this session");
+    expect(s.err).toMatch(/ {5}source: cnt = "text"\n {13}\^\n/); // the source line, a caret under the global
 
     const script = readFileSync(saved, 'utf8');
     expect(script).toContain('global cnt, lat');
